@@ -1,0 +1,1 @@
+"""Learning Cycles: a chat-ops bot for distributed learning groups."""

@@ -1,0 +1,69 @@
+"""Text (or a submitted form) -> the right use case -> a Reply or a Form. Never a stack trace."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+import traceback
+from collections.abc import Sequence
+
+from bot.commands.parser import parse
+from bot.commands.registry import Args, CommandSpec, Result, find
+from bot.domain import Actor, ChannelRef, Reply
+from bot.errors import FieldErrors, UserError
+from bot.services import members
+from bot.services.context import Deps, Invocation
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, specs: Sequence[CommandSpec]) -> None:
+        self.deps = deps
+        self.specs = list(specs)
+
+    async def handle(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        *,
+        fields: dict[str, str] | None = None,
+        source_key: str | None = None,
+    ) -> Result:
+        """Run one command. `fields` are a submitted form's values, merged over inline ones."""
+        try:
+            parsed = parse(text)
+            if not parsed.words:
+                parsed.words = ["help"]
+            found = find(self.specs, parsed.words)
+            if found is None:
+                return Reply.text(self._unknown(parsed.words[0]))
+            spec, rest = found
+            args = Args(positional=rest, fields={**parsed.fields, **(fields or {})})
+            async with self.deps.db.begin() as session:
+                member = await members.ensure_member(session, actor)
+                role = members.effective_role(member, actor, self.deps.settings)
+                member_id = member.id
+            inv = Invocation(self.deps, actor, channel, member_id, role, source_key)
+            inv.require(spec.min_role, f"use `{spec.name}`")
+            return await spec.handler(inv, args)
+        except FieldErrors as exc:
+            return Reply.text(str(exc), errors=exc.errors)
+        except UserError as exc:
+            return Reply.text(str(exc))
+        except Exception as exc:
+            ref = secrets.token_hex(4)
+            # Type and frames only: the message may quote entry text, which never reaches a log.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("command failed (ref %s): %s\n%s", ref, type(exc).__name__, frames)
+            return Reply.text(
+                f"Something went wrong on our side and nothing was saved. Reference: {ref}."
+            )
+
+    def _unknown(self, word: str) -> str:
+        names = sorted({spec.path[0] for spec in self.specs})
+        close = difflib.get_close_matches(word.lower(), names, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        return f"Unknown command '{word[:40]}'.{hint} Type `help` for the list."

@@ -1,0 +1,62 @@
+"""Parsing and checking of user-typed values. Every failure is a short UserError."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.errors import UserError
+
+_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d|w)$")
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90m', '12h', '3d', '2w' -> timedelta."""
+    match = _DURATION.match(text.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise UserError(f"'{text}' is not a duration. Use a number and a unit, e.g. 12h, 3d, 2w.")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def parse_id(text: str, what: str) -> int:
+    """Ids are the short integers shown in lists; '#12' is accepted too."""
+    cleaned = text.strip().removeprefix("#")
+    if not cleaned.isdigit() or len(cleaned) > 9:
+        raise UserError(f"'{text}' is not a {what} id. Ids are the numbers shown in lists.")
+    return int(cleaned)
+
+
+def check_text(name: str, value: str, *, max_length: int, required: bool = True) -> str:
+    value = value.strip()
+    if required and not value:
+        raise UserError(f"{name} is required.")
+    if len(value) > max_length:
+        raise UserError(f"{name} is too long ({len(value)} characters; the limit is {max_length}).")
+    return value
+
+
+def check_int(name: str, value: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise UserError(f"{name} must be a whole number from {low} to {high}.") from None
+    if not low <= number <= high:
+        raise UserError(f"{name} must be from {low} to {high}, not {number}.")
+    return number
+
+
+def check_choice(name: str, value: str, options: tuple[str, ...]) -> str:
+    cleaned = value.strip().lower()
+    if cleaned not in options:
+        raise UserError(f"{name} must be one of: {', '.join(options)}.")
+    return cleaned
+
+
+def check_bool(name: str, value: str) -> bool:
+    cleaned = value.strip().lower()
+    if cleaned in {"yes", "y", "true", "1", "on"}:
+        return True
+    if cleaned in {"no", "n", "false", "0", "off", ""}:
+        return False
+    raise UserError(f"{name} must be yes or no.")

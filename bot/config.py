@@ -1,0 +1,238 @@
+"""bot.toml + environment -> validated, typed settings.
+
+Secrets come only from the environment. Any value may be overridden from the environment, either
+through its documented name (CYCLES_DATABASE_URL, SLACK_API_URL, ...) or generically as
+CYCLES_<SECTION>__<KEY>. A wrong value fails at start with one line naming the key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Documented environment names -> (section, key). Secrets live only here.
+ENV_KEYS: dict[str, tuple[str, str]] = {
+    "CYCLES_DATABASE_URL": ("bot", "database_url"),
+    "CYCLES_DATA_DIR": ("bot", "data_dir"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
+    "SLACK_API_URL": ("slack", "api_url"),
+    "DISCORD_TOKEN": ("discord", "token"),
+    "DISCORD_API_URL": ("discord", "api_url"),
+    "DISCORD_GATEWAY_URL": ("discord", "gateway_url"),
+    "OPENAI_API_KEY": ("llm", "api_key"),
+    "OPENAI_BASE_URL": ("llm", "base_url"),
+}
+SECRET_KEYS = {"bot_token", "app_token", "signing_secret", "token", "api_key"}
+
+# What to tell the user for a bad value, by key.
+FIXES: dict[str, str] = {
+    "timezone": "use an IANA name such as Europe/London",
+    "database_url": "use sqlite+aiosqlite:///path.db or postgresql+psycopg://user@host/db",
+    "summariser": "use 'offline' or 'llm'",
+    "schedule": "use a five-field cron expression such as '0 16 * * fri'",
+}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("unknown timezone") from exc
+    return value
+
+
+class BotSettings(Section):
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    timezone: str = "UTC"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    facilitators: list[str] = Field(default_factory=list)
+    leaders: list[str] = Field(default_factory=list)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError("unsupported driver")
+        return value
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'cycles.sqlite3').resolve()}"
+
+
+class RoundSettings(Section):
+    default_template: str = "weekly-reflection"
+    max_duration_days: int = Field(default=30, ge=1, le=365)
+    remind_before_hours: int = Field(default=12, ge=0, le=168)
+
+
+class DigestSettings(Section):
+    schedule: str = "0 16 * * fri"
+    summariser: Literal["offline", "llm"] = "offline"
+    max_themes: int = Field(default=5, ge=1, le=20)
+    max_quotes_per_theme: int = Field(default=3, ge=1, le=3)
+    charts: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("not a five-field cron expression")
+        return value
+
+
+class LLMSettings(Section):
+    base_url: str = ""
+    api_key: SecretStr = SecretStr("")
+    model: str = "gpt-4o-mini"
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    max_input_tokens: int = Field(default=6000, ge=500)
+    max_output_tokens: int = Field(default=1200, ge=100)
+
+
+class AlarmSettings(Section):
+    stale_checkin_days: int = Field(default=10, ge=1)
+    running_weeks: int = Field(default=8, ge=1)
+    min_participation: float = Field(default=0.5, ge=0, le=1)
+    surprise_threshold: int = Field(default=70, ge=0, le=100)
+    surprise_weeks: int = Field(default=3, ge=1)
+    dominant_share: float = Field(default=0.6, gt=0, le=1)
+    dominant_min_checkins: int = Field(default=5, ge=1)
+
+
+class SlackSettings(Section):
+    bot_token: SecretStr = SecretStr("")
+    app_token: SecretStr = SecretStr("")
+    signing_secret: SecretStr = SecretStr("")
+    api_url: str = ""
+    facilitator_usergroup: str = ""
+    http_port: int = Field(default=3000, ge=1, le=65535)
+    send_rate_per_second: float = Field(default=1.0, gt=0)
+    send_burst: int = Field(default=5, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token.get_secret_value())
+
+
+class DiscordSettings(Section):
+    token: SecretStr = SecretStr("")
+    api_url: str = ""
+    gateway_url: str = ""
+    guild_ids: list[int] = Field(default_factory=list)
+    facilitator_roles: list[str] = Field(default_factory=list)
+    leader_roles: list[str] = Field(default_factory=list)
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] | None = None
+    send_rate_per_second: float = Field(default=40.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value())
+
+
+class Settings(Section):
+    bot: BotSettings = BotSettings()
+    rounds: RoundSettings = RoundSettings()
+    digest: DigestSettings = DigestSettings()
+    llm: LLMSettings = LLMSettings()
+    alarms: AlarmSettings = AlarmSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for name, (section, key) in ENV_KEYS.items():
+        if env.get(name):
+            out.setdefault(section, {})[key] = env[name]
+    for name, value in env.items():
+        if name.startswith("CYCLES_") and "__" in name:
+            section, _, key = name.removeprefix("CYCLES_").lower().partition("__")
+            out.setdefault(section, {})[key] = value
+    return out
+
+
+def _coerce_env(section_model: type[Section], key: str, value: str) -> Any:
+    """Environment values are strings; lists are comma-separated."""
+    field = section_model.model_fields.get(key)
+    if field is not None and "list" in str(field.annotation):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _one_line(exc: ValidationError, data: Mapping[str, Any]) -> str:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    value: Any = data
+    for part in loc:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if err["type"] == "extra_forbidden":
+        return f"config: unknown key '{key}'. Fix: remove it or check the spelling in bot.toml."
+    fix = FIXES.get(loc[-1], err["msg"].lower())
+    shown = "<secret>" if loc[-1] in SECRET_KEYS else repr(value)
+    return f"config: {key} = {shown} is invalid ({err['msg'].lower()}). Fix: {fix}."
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read bot.toml (if any) and the environment; a bad value raises ConfigError (one line)."""
+    env = os.environ if env is None else env
+    if path is None:
+        candidate = Path(env.get("CYCLES_CONFIG", "bot.toml"))
+        path = candidate if candidate.exists() else None
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config: {path} not found. Fix: pass an existing file.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {path} is not valid TOML ({exc}).") from exc
+    for section, values in _env_overrides(env).items():
+        model = Settings.model_fields.get(section)
+        if model is None or not isinstance(data.setdefault(section, {}), dict):
+            raise ConfigError(f"config: unknown section '{section}' in the environment.")
+        section_type = model.annotation
+        assert isinstance(section_type, type) and issubclass(section_type, Section)
+        for key, value in values.items():
+            data[section][key] = _coerce_env(section_type, key, value)
+    for section, values in data.items():
+        for key in values if isinstance(values, dict) else ():
+            if key in SECRET_KEYS and path is not None and key in _file_keys(path, section):
+                raise ConfigError(
+                    f"config: {section}.{key} is a secret. Fix: set it in the environment, "
+                    "not in bot.toml."
+                )
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, data)) from None
+
+
+def _file_keys(path: Path, section: str) -> set[str]:
+    parsed = tomllib.loads(path.read_text(encoding="utf-8")).get(section, {})
+    return set(parsed) if isinstance(parsed, dict) else set()

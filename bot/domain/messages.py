@@ -1,0 +1,104 @@
+"""Neutral replies, messages and forms. The core returns these; each adapter renders them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FieldKind = Literal["text", "long_text", "number", "select"]
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button whose click runs `command` as if the person had typed it."""
+
+    label: str
+    command: str
+    style: Literal["primary", "danger", "default"] = "default"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    text: str
+    source_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something posted: a headline, optional sections (posted as thread replies) and buttons."""
+
+    text: str
+    sections: tuple[Section, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    attachments: tuple[str, ...] = ()  # file paths (charts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "sections": [
+                {"title": s.title, "text": s.text, "source_ids": list(s.source_ids)}
+                for s in self.sections
+            ],
+            "buttons": [
+                {"label": b.label, "command": b.command, "style": b.style} for b in self.buttons
+            ],
+            "attachments": list(self.attachments),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        return cls(
+            text=data["text"],
+            sections=tuple(
+                Section(s["title"], s["text"], tuple(s.get("source_ids", ())))
+                for s in data.get("sections", ())
+            ),
+            buttons=tuple(Button(**b) for b in data.get("buttons", ())),
+            attachments=tuple(data.get("attachments", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to a command. Ephemeral by default: only the person sees it."""
+
+    message: Message
+    ephemeral: bool = True
+    # Per-field messages when a submitted form failed validation; adapters show them inline.
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def text(
+        cls,
+        text: str,
+        *,
+        ephemeral: bool = True,
+        buttons: tuple[Button, ...] = (),
+        errors: dict[str, str] | None = None,
+    ) -> Reply:
+        return cls(Message(text, buttons=buttons), ephemeral=ephemeral, errors=errors or {})
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    required: bool = True
+    max_length: int = 2000
+    options: tuple[str, ...] = ()
+    initial: str | None = None
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A structured input. Submitting it runs `command` with the values as field=value pairs."""
+
+    title: str
+    command: str
+    fields: tuple[FormField, ...]
+    submit_label: str = "Save"
+    intro: str = ""
+    values: dict[str, str] = field(default_factory=dict)

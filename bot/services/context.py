@@ -1,0 +1,48 @@
+"""What a use case needs: the long-lived dependencies and the person invoking it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.adapters import AdapterRegistry
+from bot.config import Settings
+from bot.domain import Actor, ChannelRef, Role
+from bot.services.templates import RoundTemplateSpec
+from bot.store.database import Database
+from bot.summarise import Summariser
+
+
+@dataclass
+class Deps:
+    """Built once by the composition root (bot/app.py); nothing here is global."""
+
+    settings: Settings
+    db: Database
+    adapters: AdapterRegistry
+    templates: Mapping[str, RoundTemplateSpec]
+    summariser: Summariser
+    clock: Callable[[], datetime]
+    # Called after a use case queued deliveries, so the outbox drains without waiting for a poll.
+    notify_outbox: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command from one person in one place."""
+
+    deps: Deps
+    actor: Actor
+    channel: ChannelRef
+    member_id: int
+    role: Role
+    # The platform's id for this interaction (Slack trigger, Discord interaction): makes a
+    # replayed submit a no-op.
+    source_key: str | None = None
+
+    def require(self, role: Role, doing: str) -> None:
+        from bot.errors import PermissionDenied
+
+        if self.role < role:
+            raise PermissionDenied(f"Only a {role.label} can {doing}.")

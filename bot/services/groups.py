@@ -1,0 +1,93 @@
+"""Learning groups and the channels they are bound to."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import ChannelRef
+from bot.errors import UserError
+from bot.store.models import Group, GroupChannel
+from bot.store.upsert import insert_ignore
+
+NO_GROUP = (
+    "There is no learning group in this channel yet. A facilitator starts one with `round start`."
+)
+
+
+async def group_for_channel(session: AsyncSession, channel: ChannelRef) -> Group | None:
+    query = (
+        select(Group)
+        .join(GroupChannel)
+        .where(
+            GroupChannel.platform == str(channel.platform),
+            GroupChannel.workspace == channel.workspace,
+            GroupChannel.channel == channel.channel,
+        )
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def require_group(session: AsyncSession, channel: ChannelRef) -> Group:
+    if channel.is_dm:
+        raise UserError("Run this in your group's channel, not in a direct message.")
+    group = await group_for_channel(session, channel)
+    if group is None:
+        raise UserError(NO_GROUP)
+    return group
+
+
+async def ensure_group(
+    session: AsyncSession, channel: ChannelRef, *, name: str, timezone: str
+) -> Group:
+    """The channel's group; the first use in a channel creates it (no setup step)."""
+    if channel.is_dm:
+        raise UserError("Run this in your group's channel, not in a direct message.")
+    group = await group_for_channel(session, channel)
+    if group is not None:
+        return group
+    group = Group(name=name, timezone=timezone)
+    session.add(group)
+    await session.flush()
+    inserted = await insert_ignore(
+        session,
+        GroupChannel,
+        {
+            "group_id": group.id,
+            "platform": str(channel.platform),
+            "workspace": channel.workspace,
+            "channel": channel.channel,
+        },
+        ["platform", "workspace", "channel"],
+    )
+    if not inserted:  # another request bound the channel first: use its group
+        await session.delete(group)
+        found = await group_for_channel(session, channel)
+        assert found is not None
+        return found
+    await session.refresh(group, ["channels"])
+    return group
+
+
+async def bind_channel(session: AsyncSession, group: Group, channel: ChannelRef) -> bool:
+    """Bind another channel (possibly on another platform) to `group`: a bridged group."""
+    existing = await group_for_channel(session, channel)
+    if existing is not None and existing.id != group.id:
+        raise UserError("That channel already belongs to another learning group.")
+    return await insert_ignore(
+        session,
+        GroupChannel,
+        {
+            "group_id": group.id,
+            "platform": str(channel.platform),
+            "workspace": channel.workspace,
+            "channel": channel.channel,
+        },
+        ["platform", "workspace", "channel"],
+    )
+
+
+def channels_of(group: Group) -> list[ChannelRef]:
+    from bot.domain import Platform
+
+    return [ChannelRef(Platform(c.platform), c.workspace, c.channel) for c in group.channels]

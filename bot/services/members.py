@@ -1,0 +1,79 @@
+"""Workspaces, members and roles. Who may do what is decided here, not in adapters."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.domain import Actor, MemberInfo, Platform, Role
+from bot.errors import NotFound, UserError
+from bot.store.models import Member, Workspace
+from bot.store.upsert import get_or_create
+
+
+async def ensure_workspace(
+    session: AsyncSession, platform: Platform, external_id: str
+) -> Workspace:
+    return await get_or_create(
+        session, Workspace, {"platform": str(platform), "external_id": external_id}, {"name": ""}
+    )
+
+
+async def ensure_member(session: AsyncSession, actor: Actor) -> Member:
+    """The member behind `actor`, created on first sight; the display name follows the platform."""
+    ws = await ensure_workspace(session, actor.platform, actor.workspace)
+    member = await get_or_create(
+        session,
+        Member,
+        {"workspace_id": ws.id, "user_id": actor.user_id},
+        {"display_name": actor.display_name, "timezone": actor.timezone, "role": "member"},
+    )
+    if member.display_name != actor.display_name and actor.display_name:
+        member.display_name = actor.display_name
+    if actor.timezone and not member.timezone:
+        member.timezone = actor.timezone
+    return member
+
+
+async def ensure_members(
+    session: AsyncSession, platform: Platform, workspace: str, infos: list[MemberInfo]
+) -> list[Member]:
+    """Channel members as reported by the adapter, created on first sight."""
+    members = []
+    for info in infos:
+        actor = Actor(platform, workspace, info.user_id, info.display_name, info.timezone)
+        members.append(await ensure_member(session, actor))
+    return members
+
+
+def effective_role(member: Member, actor: Actor, settings: Settings) -> Role:
+    """The highest of: the stored role, what the platform says, and the configured lists."""
+    role = max(Role[member.role.upper()], actor.platform_role)
+    ids = {actor.key, actor.user_id}
+    if ids & set(settings.bot.facilitators):
+        role = max(role, Role.FACILITATOR)
+    if ids & set(settings.bot.leaders):
+        role = max(role, Role.LEADER)
+    return role
+
+
+async def find_member(session: AsyncSession, workspace_id: int, ref: str) -> Member:
+    """A member by platform user id, mention (<@U123>) or display name."""
+    cleaned = ref.strip().removeprefix("<@").removesuffix(">").removeprefix("@")
+    query = select(Member).where(
+        Member.workspace_id == workspace_id,
+        or_(Member.user_id == cleaned, func.lower(Member.display_name) == cleaned.lower()),
+    )
+    found = list((await session.execute(query)).scalars())
+    if not found:
+        raise NotFound(f"No member called '{ref}' here.")
+    if len(found) > 1:
+        raise UserError(f"More than one member is called '{ref}'; use their user id.")
+    return found[0]
+
+
+async def set_role(session: AsyncSession, member: Member, role: Role) -> None:
+    if role is Role.ADMIN:
+        raise UserError("Admins are set by the platform or bot.toml, not by command.")
+    member.role = role.label

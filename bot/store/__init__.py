@@ -1,0 +1,1 @@
+"""Storage: models, the database handle and Alembic migrations."""

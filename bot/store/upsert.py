@@ -1,0 +1,39 @@
+"""Insert-if-absent on a natural key, on SQLite and PostgreSQL alike: the idempotency primitive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.base import Base
+
+M = TypeVar("M", bound=Base)
+
+
+async def insert_ignore(
+    session: AsyncSession, model: type[M], values: dict[str, Any], keys: Sequence[str]
+) -> bool:
+    """Insert a row unless one with the same `keys` exists. True when this call inserted it."""
+    table: Any = model.__table__
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    else:
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    result: Any = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def get_or_create(
+    session: AsyncSession, model: type[M], keys: dict[str, Any], defaults: dict[str, Any]
+) -> M:
+    """The row with `keys`, created with `defaults` if absent; a concurrent creator wins cleanly."""
+    await insert_ignore(session, model, {**defaults, **keys}, list(keys))
+    query = select(model).filter_by(**keys)
+    row = (await session.execute(query)).scalar_one()
+    return row
