@@ -193,9 +193,12 @@ def _one_line(exc: ValidationError, data: Mapping[str, Any]) -> str:
         value = value.get(part) if isinstance(value, Mapping) else None
     if err["type"] == "extra_forbidden":
         return f"config: unknown key '{key}'. Fix: remove it or check the spelling in bot.toml."
-    fix = FIXES.get(loc[-1], err["msg"].lower())
+    reason = err["msg"].removeprefix("Value error, ")
     shown = "<secret>" if loc[-1] in SECRET_KEYS else repr(value)
-    return f"config: {key} = {shown} is invalid ({err['msg'].lower()}). Fix: {fix}."
+    fix = FIXES.get(loc[-1])
+    return f"config: {key} = {shown} is invalid: {reason[:1].lower()}{reason[1:]}." + (
+        f" Fix: {fix}." if fix else ""
+    )
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,192 @@
+"""The `cycles` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+
+cli = typer.Typer(
+    help="Learning Cycles: reflection rounds, experiment check-ins and weekly sensemaking digests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Path to bot.toml (default: ./bot.toml).")
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="SQLite file to use (kept between runs) instead of a fresh one."),
+]
+
+
+def _settings(config: Path | None, **overrides: str) -> Settings:
+    """Load settings or exit with the one-line reason."""
+    import os
+
+    env = {**os.environ, **overrides}
+    try:
+        return load_settings(config, env)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(coro: object) -> None:
+    try:
+        asyncio.run(coro)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def run(
+    config: ConfigOption = None,
+    slack_http: Annotated[
+        bool, typer.Option("--slack-http", help="Serve Slack over HTTP (/slack/events).")
+    ] = False,
+    port: Annotated[int | None, typer.Option(help="HTTP port for Slack and /healthz.")] = None,
+) -> None:
+    """Run every platform whose credentials are set (Slack, Discord), or the console if none is."""
+    overrides = {}
+    if slack_http:
+        overrides["CYCLES_SLACK__MODE"] = "http"
+    if port is not None:
+        overrides["CYCLES_SLACK__HTTP_PORT"] = str(port)
+    settings = _settings(config, **overrides)
+    _run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    from bot.app import build_app, platform_adapters
+    from bot.logs import setup_logging
+
+    setup_logging(settings.bot.log_level, settings.bot.log_format)
+    app = await build_app(settings)
+    adapters = platform_adapters(app)
+    if not adapters:
+        await _shell(app, interactive=sys.stdin.isatty())
+        return
+    for adapter in adapters:
+        app.add_adapter(adapter)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
+
+
+@cli.command()
+def shell(config: ConfigOption = None, db: DbOption = None) -> None:
+    """The bot in the terminal. Reads one command per line when stdin is not a terminal."""
+    overrides = {"CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{db.resolve()}"} if db else {}
+    settings = _settings(config, **overrides)
+
+    async def main() -> None:
+        from bot.app import build_app
+
+        app = await build_app(settings, with_scheduler=False)
+        await _shell(app, interactive=sys.stdin.isatty())
+
+    _run(main())
+
+
+async def _shell(app: object, *, interactive: bool) -> None:
+    from bot.app import App
+    from integrations.console.adapter import ConsoleAdapter
+    from integrations.console.lines import LineSource, StreamLines, TerminalLines
+    from integrations.console.shell import SHELL_HELP, Shell
+
+    assert isinstance(app, App)
+    adapter = ConsoleAdapter(sys.stdout)
+    app.add_adapter(adapter)
+    lines: LineSource = TerminalLines() if interactive else StreamLines(sys.stdin, sys.stdout)
+    if interactive:
+        print(f"Learning Cycles shell. {SHELL_HELP}")
+    try:
+        await Shell(app, adapter, lines, sys.stdout).run()
+    finally:
+        await app.stop()
+
+
+@cli.command()
+def demo(config: ConfigOption = None, db: DbOption = None) -> None:
+    """A scripted week of a learning group, ending in the weekly digest."""
+    with tempfile.TemporaryDirectory(prefix="cycles-demo-") as tmp:
+        target = db.resolve() if db else Path(tmp) / "demo.sqlite3"
+        settings = _settings(
+            config,
+            CYCLES_DATABASE_URL=f"sqlite+aiosqlite:///{target}",
+            CYCLES_DATA_DIR=str(Path(tmp) if db is None else target.parent),
+            CYCLES_DIGEST__SUMMARISER="offline",
+        )
+        from integrations.console.demo import run_demo
+
+        _run(run_demo(settings, sys.stdout))
+
+
+@db_cli.command("upgrade")
+def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
+    """Migrate the database to the latest schema (the bot also does this on start)."""
+    settings = _settings(config)
+
+    async def main() -> None:
+        from bot.store import migrate
+        from bot.store.database import Database
+
+        database = Database(settings.bot.resolved_database_url())
+        try:
+            await migrate.upgrade(database, revision)
+            typer.echo(f"database at {await migrate.current(database)}")
+        finally:
+            await database.dispose()
+
+    _run(main())
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str, config: ConfigOption = None) -> None:
+    """Migrate the database down to REVISION ('base' empties it)."""
+    settings = _settings(config)
+
+    async def main() -> None:
+        from bot.store import migrate
+        from bot.store.database import Database
+
+        database = Database(settings.bot.resolved_database_url())
+        try:
+            await migrate.downgrade(database, revision)
+            typer.echo(f"database at {await migrate.current(database)}")
+        finally:
+            await database.dispose()
+
+    _run(main())
+
+
+@cli.command("slack-manifest")
+def slack_manifest(config: ConfigOption = None) -> None:
+    """Print a Slack app manifest to paste into Slack's "create from manifest"."""
+    from integrations.slack.manifest import render_manifest
+
+    typer.echo(render_manifest(_settings(config)))
+
+
+def main() -> None:
+    cli()

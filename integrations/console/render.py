@@ -1,0 +1,65 @@
+"""Message, Reply and Form -> plain terminal text."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.domain import Form, FormField, Message, Reply
+
+WIDTH = 96
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        if not paragraph.strip():
+            lines.append(indent.rstrip())
+            continue
+        lead = len(paragraph) - len(paragraph.lstrip())
+        lines.extend(
+            textwrap.wrap(
+                paragraph.strip(),
+                WIDTH,
+                initial_indent=indent + " " * lead,
+                subsequent_indent=indent + " " * (lead + 2),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [indent]
+        )
+    return lines
+
+
+def render_message(message: Message, indent: str = "  ") -> str:
+    lines = _wrap(message.text, indent)
+    for section in message.sections:
+        lines.append(f"{indent}  ↳ {section.title}")
+        lines.extend(_wrap(section.text, indent + "    "))
+        if section.source_ids:
+            lines.append(f"{indent}    sources: {', '.join(section.source_ids)}")
+    for path in message.attachments:
+        lines.append(f"{indent}  [attachment] {path}")
+    for button in message.buttons:
+        lines.append(f"{indent}  [{button.label}] type: {button.command}")
+    return "\n".join(lines)
+
+
+def render_reply(reply: Reply) -> str:
+    who = "only you see this" if reply.ephemeral else "posted in the channel"
+    return f"  ({who})\n{render_message(reply.message, '  ')}"
+
+
+def field_prompt(f: FormField, current: str | None) -> str:
+    parts = [f.label]
+    if f.options:
+        parts.append("/".join(f.options))
+    if current:
+        parts.append(f"enter keeps: {current[:40]}")
+    elif not f.required:
+        parts.append("optional")
+    return f"  {f.name} ({'; '.join(parts)})> "
+
+
+def render_form_intro(form: Form) -> str:
+    head = f"  [form] {form.title}"
+    return head + (f"\n{render_message(Message(form.intro), '  ')}" if form.intro else "")
