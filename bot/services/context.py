@@ -45,4 +45,5 @@ class Invocation:
         from bot.errors import PermissionDenied
 
         if self.role < role:
-            raise PermissionDenied(f"Only a {role.label} can {doing}.")
+            article = "an" if role.label[0] in "aeiou" else "a"
+            raise PermissionDenied(f"Only {article} {role.label} can {doing}.")
