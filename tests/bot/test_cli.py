@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def cycles(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_the_subcommands() -> None:
+    done = cycles("--help")
+    assert done.returncode == 0
+    for name in ("run", "shell", "demo", "db", "slack-manifest"):
+        assert name in done.stdout
+
+
+def test_bad_config_fails_at_start_with_one_line(tmp_path: Path) -> None:
+    done = cycles("db", "upgrade", env={"CYCLES_BOT__TIMEZONE": "Nowhere/Land"})
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "bot.timezone = 'Nowhere/Land' is invalid" in done.stderr
+
+
+def test_db_upgrade_then_downgrade(tmp_path: Path) -> None:
+    env = {"CYCLES_DATA_DIR": str(tmp_path)}
+    up = cycles("db", "upgrade", env=env)
+    assert up.returncode == 0, up.stderr
+    assert "database at 0001" in up.stdout
+    down = cycles("db", "downgrade", "base", env=env)
+    assert down.returncode == 0, down.stderr
+    assert "database at None" in down.stdout
