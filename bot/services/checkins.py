@@ -1,0 +1,176 @@
+"""Check-ins on running experiments, with the two self-signification sliders and a visibility."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import Role
+from bot.errors import NotFound, UserError
+from bot.services import experiments, privacy
+from bot.store.models import CheckIn, Experiment, Member
+from bot.store.upsert import insert_ignore
+
+
+@dataclass(frozen=True)
+class CheckInData:
+    """Checked values, as a form or inline fields give them."""
+
+    happened: str
+    learned: str = ""
+    next: str = ""
+    surprise: int = 50
+    confidence: int = 50
+    visibility: str = "group"
+    named: bool = False
+
+    def __post_init__(self) -> None:
+        # The commands check these first; this guards every other caller.
+        for name, value in (("surprise", self.surprise), ("confidence", self.confidence)):
+            if not 0 <= value <= 100:
+                raise UserError(f"{name} must be from 0 to 100, not {value}.")
+        if self.visibility not in privacy.VISIBILITIES:
+            raise UserError(f"visibility must be one of: {', '.join(privacy.VISIBILITIES)}.")
+        if not self.happened.strip():
+            raise UserError("happened is required.")
+
+
+@dataclass(frozen=True)
+class VisibleCheckIn:
+    checkin: CheckIn
+    author: str  # "you", the name when the author chose named, else "a member"
+
+
+async def find_by_source(session: AsyncSession, source_key: str) -> CheckIn | None:
+    query = select(CheckIn).where(CheckIn.source_key == source_key)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def record(
+    session: AsyncSession,
+    experiment: Experiment,
+    member_id: int,
+    data: CheckInData,
+    *,
+    source_key: str | None,
+    now: datetime,
+) -> tuple[CheckIn, bool]:
+    """Save a check-in. A replayed submit (same source_key) returns the first one: (row, False)."""
+    if source_key:
+        existing = await find_by_source(session, source_key)
+        if existing is not None:
+            return existing, False
+    experiments.require_running(experiment)
+    values = {
+        "experiment_id": experiment.id,
+        "member_id": member_id,
+        "happened": data.happened,
+        "learned": data.learned,
+        "next": data.next,
+        "surprise": data.surprise,
+        "confidence": data.confidence,
+        "visibility": data.visibility,
+        "named": data.named,
+        "source_key": source_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if not source_key:
+        checkin = CheckIn(**values)
+        session.add(checkin)
+        await session.flush()
+        return checkin, True
+    # A concurrent replay may insert between the look-up and here: the unique key decides.
+    inserted = await insert_ignore(session, CheckIn, values, ["source_key"])
+    row = await find_by_source(session, source_key)
+    assert row is not None
+    return row, inserted
+
+
+async def get_checkin(session: AsyncSession, checkin_id: int) -> CheckIn:
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None:
+        raise NotFound(f"There is no check-in #{checkin_id}.")
+    return checkin
+
+
+async def get_own(session: AsyncSession, checkin_id: int, member_id: int) -> CheckIn:
+    """The member's own check-in; someone else's is reported like a missing one."""
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None or checkin.member_id != member_id:
+        raise NotFound(f"You have no check-in #{checkin_id}. Only its author can edit a check-in.")
+    return checkin
+
+
+def as_fields(checkin: CheckIn) -> dict[str, str]:
+    """A check-in's values as form fields, to prefill the edit form."""
+    return {
+        "happened": checkin.happened,
+        "learned": checkin.learned,
+        "next": checkin.next,
+        "surprise": str(checkin.surprise),
+        "confidence": str(checkin.confidence),
+        "visibility": checkin.visibility,
+        "named": "yes" if checkin.named else "no",
+    }
+
+
+async def edit(
+    session: AsyncSession, checkin_id: int, member_id: int, data: CheckInData, *, now: datetime
+) -> CheckIn:
+    checkin = await get_own(session, checkin_id, member_id)
+    checkin.happened = data.happened
+    checkin.learned = data.learned
+    checkin.next = data.next
+    checkin.surprise = data.surprise
+    checkin.confidence = data.confidence
+    checkin.visibility = data.visibility
+    checkin.named = data.named
+    checkin.updated_at = now
+    await session.flush()
+    return checkin
+
+
+async def visible_on(
+    session: AsyncSession,
+    experiment: Experiment,
+    *,
+    viewer_id: int,
+    viewer_role: Role,
+    in_group: bool,
+    limit: int = 20,
+) -> tuple[list[VisibleCheckIn], int]:
+    """The latest check-ins on `experiment` the viewer may read, and how many there are in all.
+
+    Outside the experiment's group (`in_group` False) a viewer reads only their own."""
+    if in_group:
+        allowed = privacy.visible_clause(
+            CheckIn.visibility, CheckIn.member_id, viewer_id, viewer_role
+        )
+    else:
+        allowed = CheckIn.member_id == viewer_id
+    where = (CheckIn.experiment_id == experiment.id, allowed)
+    total = (await session.execute(select(func.count(CheckIn.id)).where(*where))).scalar_one()
+    query = (
+        select(CheckIn, Member.display_name)
+        .join(Member, CheckIn.member_id == Member.id)
+        .where(*where)
+        .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+        .limit(limit)
+    )
+    out = []
+    for checkin, name in (await session.execute(query)).all():
+        # Defence in depth: the SQL filter and the rule must agree.
+        if in_group and not privacy.can_see(
+            checkin.visibility, checkin.member_id, viewer_id, viewer_role
+        ):
+            continue
+        label = privacy.author_label(
+            named=checkin.named, name=name, author_id=checkin.member_id, viewer_id=viewer_id
+        )
+        out.append(VisibleCheckIn(checkin, label))
+    out.reverse()  # oldest first reads as a story
+    return out, int(total)
