@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.commands import checkins, cycles, experiments, privacy, roles
+from bot.commands import checkins, cycles, experiments, privacy, roles, rounds
 from bot.commands.dispatch import Dispatcher
 from bot.commands.help import make_help
 from bot.commands.registry import CommandSpec
 from bot.services.context import Deps
 
 # Each capability module exports SPECS; the order here is the order `help` lists them.
-MODULES = (cycles, experiments, checkins, privacy, roles)
+MODULES = (cycles, experiments, checkins, rounds, privacy, roles)
 
 
 def all_specs() -> list[CommandSpec]:

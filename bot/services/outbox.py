@@ -1,15 +1,45 @@
 """The delivery outbox: every outgoing message is a row first, then sent.
 
 `key` is the natural key of a delivery ("round:12:prompt:member:40"); enqueueing the same key
-twice is a no-op, so a retried use case or a restarted scheduler never sends twice."""
+twice is a no-op, so a retried use case or a restarted scheduler never sends twice.
+
+`drain` sends what is due. Rows are claimed in a short transaction (on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`, so several replicas drain side by side) and leased for a minute; the
+platform call happens outside any transaction, and each outcome is recorded in its own."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ChannelRef, Message
-from bot.store.models import Delivery
+from bot.errors import DeliveryFailed, DeliveryRetry
+from bot.services.context import Deps
+from bot.store.models import SHORT, Delivery
 from bot.store.upsert import insert_ignore
+
+log = logging.getLogger(__name__)
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+LEASE = timedelta(seconds=60)
+# No new send starts this close to the end of the lease: once it runs out another replica may
+# claim the row, and it must not find one we are still sending.
+LEASE_MARGIN = timedelta(seconds=20)
+MAX_ATTEMPTS = 8
+FIRST_BACKOFF = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
 
 
 async def enqueue(
@@ -20,25 +50,26 @@ async def enqueue(
     message: Message,
     round_id: int | None = None,
     member_id: int | None = None,
+    now: datetime | None = None,
 ) -> bool:
-    """Queue `message` for `to` (a DM when `to.dm_user` is set). True when newly queued."""
-    return await insert_ignore(
-        session,
-        Delivery,
-        {
-            "key": key,
-            "platform": str(to.platform),
-            "workspace": to.workspace,
-            "target": to.dm_user or to.channel,
-            "target_kind": "dm" if to.is_dm else "channel",
-            "payload": message.to_json(),
-            "state": "pending",
-            "attempts": 0,
-            "round_id": round_id,
-            "member_id": member_id,
-        },
-        ["key"],
-    )
+    """Queue `message` for `to` (a DM when `to.dm_user` is set). True when newly queued.
+
+    `now` (the use case's clock) stamps the row; a new row is due at once either way."""
+    values: dict[str, Any] = {
+        "key": key,
+        "platform": str(to.platform),
+        "workspace": to.workspace,
+        "target": to.dm_user or to.channel,
+        "target_kind": "dm" if to.is_dm else "channel",
+        "payload": message.to_json(),
+        "state": PENDING,
+        "attempts": 0,
+        "round_id": round_id,
+        "member_id": member_id,
+    }
+    if now is not None:
+        values |= {"created_at": now, "next_attempt_at": now}
+    return await insert_ignore(session, Delivery, values, ["key"])
 
 
 def target_of(delivery: Delivery) -> ChannelRef:
@@ -48,3 +79,153 @@ def target_of(delivery: Delivery) -> ChannelRef:
     if delivery.target_kind == "dm":
         return ChannelRef(platform, delivery.workspace, delivery.target, dm_user=delivery.target)
     return ChannelRef(platform, delivery.workspace, delivery.target)
+
+
+async def pending_count(deps: Deps) -> int:
+    """Deliveries not yet sent nor given up on (including those being sent right now)."""
+    async with deps.db.begin() as session:
+        query = select(func.count()).where(Delivery.state.in_((PENDING, SENDING)))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def drain(deps: Deps, *, limit: int = 100) -> DrainResult:
+    """Send up to `limit` due deliveries through their platform's adapter.
+
+    Rows for a platform with no adapter registered stay pending until one is."""
+    platforms = [str(adapter.platform) for adapter in deps.adapters.all()]
+    if not platforms:
+        return DrainResult()
+    now = deps.clock()
+    async with deps.db.begin() as session:
+        rows = await _claim(session, platforms, now, limit)
+    deadline = now + LEASE - LEASE_MARGIN
+    sent = retried = failed = 0
+    for index, row in enumerate(rows):
+        if deps.clock() >= deadline:
+            await _release(deps, rows[index:])
+            break
+        adapter = deps.adapters.get(row.platform)
+        if adapter is None:  # unregistered since the claim: leave it for later
+            await _release(deps, [row])
+            continue
+        if row.attempts >= MAX_ATTEMPTS:  # lost its lease too often: the send keeps dying
+            await _record(deps, row.id, state=FAILED, last_error="gave up: sending kept stopping")
+            failed += 1
+            continue
+        try:
+            message_id = await adapter.send(
+                target_of(row), Message.from_json(row.payload), key=row.key
+            )
+        except DeliveryRetry as exc:
+            gave_up = await _retry(deps, row, str(exc), exc.after)
+            failed += gave_up
+            retried += not gave_up
+        except DeliveryFailed as exc:
+            log.warning("delivery %s failed: %s", row.key, _short(str(exc)))
+            await _record(deps, row.id, state=FAILED, last_error=_short(str(exc)))
+            failed += 1
+        except Exception as exc:  # an adapter bug: retry, and log the type only (never text)
+            log.error("delivery %s raised %s", row.key, type(exc).__name__)
+            gave_up = await _retry(deps, row, type(exc).__name__, None)
+            failed += gave_up
+            retried += not gave_up
+        else:
+            await _record(
+                deps, row.id, state=SENT, platform_message_id=message_id, sent_at=deps.clock()
+            )
+            sent += 1
+    return DrainResult(sent, retried, failed)
+
+
+async def _claim(
+    session: AsyncSession, platforms: list[str], now: datetime, limit: int
+) -> list[Delivery]:
+    """Mark due rows as being sent (leased until now + LEASE) and return them.
+
+    One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED): on PostgreSQL concurrent drains
+    skip each other's rows; on SQLite the statement takes the write lock before it reads."""
+    due = and_(
+        Delivery.platform.in_(platforms),
+        or_(
+            # A row that was never tried is due at once, whatever clock stamped it.
+            and_(
+                Delivery.state == PENDING,
+                or_(Delivery.attempts == 0, Delivery.next_attempt_at <= now),
+            ),
+            # A lease that ran out: its sender stopped mid-way; that counts as an attempt.
+            and_(Delivery.state == SENDING, Delivery.next_attempt_at <= now),
+        ),
+    )
+    candidates = (
+        select(Delivery.id)
+        .where(due)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()), due)
+        .values(
+            state=SENDING,
+            next_attempt_at=now + LEASE,
+            attempts=case(
+                (Delivery.state == SENDING, Delivery.attempts + 1), else_=Delivery.attempts
+            ),
+        )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    return sorted(rows, key=lambda r: r.id)
+
+
+async def _retry(deps: Deps, row: Delivery, reason: str, after: float | None) -> bool:
+    """Back off and try again later; True when this was the last allowed attempt."""
+    attempts = row.attempts + 1
+    reason = _short(reason)
+    if attempts >= MAX_ATTEMPTS:
+        log.warning("delivery %s failed after %d attempts: %s", row.key, attempts, reason)
+        await _record(deps, row.id, state=FAILED, attempts=attempts, last_error=reason)
+        return True
+    if after is not None:
+        wait = min(timedelta(seconds=max(after, 0.0)), MAX_BACKOFF)
+    else:
+        wait = min(FIRST_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
+    log.info("delivery %s will be retried in %ss: %s", row.key, wait.total_seconds(), reason)
+    await _record(
+        deps,
+        row.id,
+        state=PENDING,
+        attempts=attempts,
+        next_attempt_at=deps.clock() + wait,
+        last_error=reason,
+    )
+    return False
+
+
+async def _release(deps: Deps, rows: list[Delivery]) -> None:
+    """Hand rows we claimed but will not send now back to the queue, due at once."""
+    if not rows:
+        return
+    async with deps.db.begin() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([r.id for r in rows]), Delivery.state == SENDING)
+            .values(state=PENDING, next_attempt_at=deps.clock())
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _record(deps: Deps, delivery_id: int, **values: object) -> None:
+    async with deps.db.begin() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _short(reason: str) -> str:
+    return reason[:SHORT]
