@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from itertools import product
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.domain import Actor, ChannelRef, Message, Platform, Role
+from bot.services import checkins, cycles, experiments, groups, members, outbox, privacy
+from bot.store.database import Database
+from bot.store.models import (
+    CheckIn,
+    Cycle,
+    Delivery,
+    Experiment,
+    Group,
+    Member,
+    Response,
+    Round,
+    RoundRecipient,
+)
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
+ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
+BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
+
+AUTHOR, VIEWER = 1, 2
+
+
+@pytest.mark.parametrize(
+    ("visibility", "viewer", "role", "expected"),
+    [
+        ("group", VIEWER, Role.MEMBER, True),
+        ("facilitators", VIEWER, Role.MEMBER, False),
+        ("facilitators", VIEWER, Role.LEADER, False),
+        ("facilitators", VIEWER, Role.FACILITATOR, True),
+        ("facilitators", VIEWER, Role.ADMIN, True),
+        ("private", VIEWER, Role.ADMIN, False),
+        ("private", AUTHOR, Role.MEMBER, True),
+        ("facilitators", AUTHOR, Role.MEMBER, True),
+        ("something-new", VIEWER, Role.ADMIN, False),
+    ],
+)
+def test_can_see(visibility: str, viewer: int, role: Role, expected: bool) -> None:
+    assert privacy.can_see(visibility, AUTHOR, viewer, role) is expected
+
+
+def test_only_group_entries_are_shareable() -> None:
+    assert privacy.SHAREABLE == ("group",)
+    assert set(privacy.VISIBILITIES) == {"group", "facilitators", "private"}
+
+
+def test_author_label_is_anonymous_without_consent() -> None:
+    label = privacy.author_label
+    assert label(named=False, name="Bea", author_id=AUTHOR, viewer_id=VIEWER) == "a member"
+    assert label(named=True, name="Bea", author_id=AUTHOR, viewer_id=VIEWER) == "Bea"
+    assert label(named=True, name="Bea", author_id=AUTHOR, viewer_id=AUTHOR) == "you"
+
+
+def test_export_path_is_a_safe_file_name(tmp_path: Path) -> None:
+    path = privacy.export_path(tmp_path, "slack", "../../etc/U1 x", NOW)
+    assert path.parent == tmp_path / "exports"
+    assert path.name == "slack-.._.._etc_U1_x-20261123T090000Z.json"
+
+
+async def _people(db: Database) -> tuple[Group, int, int]:
+    async with db.begin() as s:
+        group = await groups.ensure_group(s, HERE, name="here", timezone="UTC")
+        ada = await members.ensure_member(s, ADA)
+        bea = await members.ensure_member(s, BEA)
+        return group, ada.id, bea.id
+
+
+async def _experiment(db: Database, group: Group, owner: int, title: str) -> Experiment:
+    async with db.begin() as s:
+        return await experiments.create_experiment(
+            s,
+            group,
+            title=title,
+            hypothesis="H",
+            try_="X",
+            expect="E",
+            cycle_id=None,
+            owner_id=owner,
+            now=NOW,
+        )
+
+
+async def _checkin(db: Database, exp: Experiment, member_id: int, visibility: str) -> None:
+    async with db.begin() as s:
+        data = checkins.CheckInData(happened=f"{visibility} entry", visibility=visibility)
+        await checkins.record(s, exp, member_id, data, source_key=None, now=NOW)
+
+
+async def test_visible_clause_agrees_with_can_see(db: Database) -> None:
+    group, ada, bea = await _people(db)
+    exp = await _experiment(db, group, ada, "T")
+    for member_id, visibility in product((ada, bea), privacy.VISIBILITIES):
+        await _checkin(db, exp, member_id, visibility)
+    async with db.begin() as s:
+        rows = list((await s.execute(select(CheckIn))).scalars())
+        for viewer, role in product((ada, bea, 999), Role):
+            clause = privacy.visible_clause(CheckIn.visibility, CheckIn.member_id, viewer, role)
+            found = set((await s.execute(select(CheckIn.id).where(clause))).scalars())
+            expected = {
+                c.id for c in rows if privacy.can_see(c.visibility, c.member_id, viewer, role)
+            }
+            assert found == expected, (viewer, role)
+
+
+async def _round(db: Database, group: Group) -> int:
+    async with db.begin() as s:
+        rnd = Round(
+            group_id=group.id,
+            template_key="weekly-reflection",
+            title="Week 48",
+            intro="",
+            prompts=[{"key": "noticed", "text": "What did you notice?"}],
+            platform="console",
+            workspace="console",
+            channel="learning",
+            closes_at=NOW + timedelta(days=3),
+        )
+        s.add(rnd)
+        await s.flush()
+        return rnd.id
+
+
+async def test_export_holds_everything_about_the_member(db: Database, tmp_path: Path) -> None:
+    group, ada, bea = await _people(db)
+    exp = await _experiment(db, group, ada, "Mine")
+    theirs = await _experiment(db, group, bea, "Theirs")
+    await _checkin(db, exp, ada, "private")
+    await _checkin(db, theirs, ada, "group")
+    await _checkin(db, theirs, bea, "group")
+    round_id = await _round(db, group)
+    async with db.begin() as s:
+        s.add(Response(round_id=round_id, member_id=ada, prompt_key="noticed", text="a lot"))
+        await cycles.create_cycle(
+            s, group, name="C", question="q?", scale="team", parent_id=None, created_by=ada
+        )
+    async with db.begin() as s:
+        data = await privacy.collect_export(s, ada)
+    assert data["member"]["user_id"] == "u1"
+    assert data["member"]["display_name"] == "Ada"
+    assert data["member"]["platform"] == "console"
+    assert sorted(c["happened"] for c in data["checkins"]) == ["group entry", "private entry"]
+    assert [r["text"] for r in data["responses"]] == ["a lot"]
+    assert data["responses"][0]["prompt"] == "What did you notice?"
+    assert [e["title"] for e in data["experiments"]] == ["Mine"]
+    assert [c["name"] for c in data["cycles"]] == ["C"]
+    assert privacy.counts_of(data) == privacy.DataCounts(2, 1, 1, 1)
+    path = await privacy.write_export(privacy.export_path(tmp_path, "console", "u1", NOW), data)
+    assert json.loads(path.read_text(encoding="utf-8")) == data
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_forget_member_removes_theirs_and_keeps_the_groups(db: Database) -> None:
+    group, ada, bea = await _people(db)
+    alone = await _experiment(db, group, ada, "Only Ada checked in")
+    shared = await _experiment(db, group, ada, "Bea checked in too")
+    bea_exp = await _experiment(db, group, bea, "Bea's")
+    await _checkin(db, alone, ada, "group")
+    await _checkin(db, shared, ada, "private")
+    await _checkin(db, shared, bea, "group")
+    await _checkin(db, bea_exp, ada, "facilitators")
+    await _checkin(db, bea_exp, bea, "group")
+    round_id = await _round(db, group)
+    async with db.begin() as s:
+        s.add(Response(round_id=round_id, member_id=ada, prompt_key="noticed", text="mine"))
+        s.add(Response(round_id=round_id, member_id=bea, prompt_key="noticed", text="hers"))
+        s.add(RoundRecipient(round_id=round_id, member_id=ada))
+        cycle = await cycles.create_cycle(
+            s, group, name="C", question="q?", scale="team", parent_id=None, created_by=ada
+        )
+        dm = ChannelRef(Platform.CONSOLE, "console", "u1", dm_user="u1")
+        bea_dm = ChannelRef(Platform.CONSOLE, "console", "u2", dm_user="u2")
+        await outbox.enqueue(s, key="a", to=dm, message=Message("hi"), member_id=ada)
+        await outbox.enqueue(s, key="b", to=dm, message=Message("no member id"))
+        await outbox.enqueue(s, key="c", to=bea_dm, message=Message("hi"), member_id=bea)
+        await outbox.enqueue(s, key="d", to=HERE, message=Message("channel post"))
+    async with db.begin() as s:
+        gone = await privacy.forget_member(s, ada)
+    assert gone == privacy.Forgotten(
+        checkins=3, responses=1, deliveries=2, experiments_deleted=1, experiments_kept=1
+    )
+    async with db.begin() as s:
+        assert await s.get(Member, ada) is None
+        assert await s.get(Experiment, alone.id) is None
+        kept = await s.get(Experiment, shared.id)
+        assert kept is not None and kept.owner_id is None
+        assert {c.member_id for c in (await s.execute(select(CheckIn))).scalars()} == {bea}
+        assert [r.text for r in (await s.execute(select(Response))).scalars()] == ["hers"]
+        assert sorted((await s.execute(select(Delivery.key))).scalars()) == ["c", "d"]
+        assert (await s.execute(select(func.count(RoundRecipient.id)))).scalar_one() == 0
+        remaining = await s.get(Cycle, cycle.id)
+        assert remaining is not None and remaining.created_by is None
+        assert (await s.execute(select(func.count(CheckIn.id)))).scalar_one() == 2
