@@ -148,6 +148,12 @@ class DiscordSettings(Section):
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
     send_rate_per_second: float = Field(default=40.0, gt=0)
+    # Opening a DM channel is the call Discord watches most closely for spam: go gently.
+    dm_open_rate_per_second: float = Field(default=5.0, gt=0)
+    # The privileged Server Members intent: needed to fan a round out to a whole channel.
+    members_intent: bool = True
+    # Seconds to wait for guilds after READY before the bot counts as started.
+    guild_ready_timeout: float = Field(default=2.0, ge=0, le=60)
 
     @property
     def enabled(self) -> bool:
