@@ -25,8 +25,9 @@ async def insert_ignore(
         stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
     else:
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    result: Any = await session.execute(stmt)
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for an insert that PostgreSQL skipped.
+    result: Any = await session.execute(stmt.returning(*table.primary_key.columns))
+    return result.first() is not None
 
 
 async def get_or_create(
