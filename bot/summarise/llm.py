@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,6 +228,8 @@ def retry_after(exc: BaseException | None) -> float | None:
 
 def describe(exc: BaseException) -> str:
     """A log-safe reason: status codes and kinds, never bodies (they can echo the prompt)."""
+    if isinstance(exc, BaseExceptionGroup):  # concurrent chunk calls: the first failure
+        return describe(exc.exceptions[0])
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code}"
     if isinstance(exc, openai.APITimeoutError):
@@ -354,7 +356,7 @@ class LLMSummariser:
             cited = {str(item["id"]): job.entries[str(item["id"])] for item in chunk}
             return await self._ask(job, self._map_prompt(job, chunk, part, len(chunks)), cited)
 
-        mapped = await asyncio.gather(*(map_one(i, c) for i, c in enumerate(chunks, 1)))
+        mapped = await _all(map_one(i, c) for i, c in enumerate(chunks, 1))
         themes = [t for v in mapped for t in v.themes]
         questions = list(dict.fromkeys(q for v in mapped for q in v.questions))
         return await self._reduce(job, themes, questions, len(chunks))
@@ -372,8 +374,8 @@ class LLMSummariser:
         if all(len(g) <= job.max_themes for g in groups):
             # merging group by group could not shrink the list: the budget is far too small
             raise Unusable("themes do not fit the token budget; raise llm.max_input_tokens")
-        merged = await asyncio.gather(
-            *(self._ask(job, self._reduce_prompt(job, g, [], parts), job.entries) for g in groups)
+        merged = await _all(
+            self._ask(job, self._reduce_prompt(job, g, [], parts), job.entries) for g in groups
         )
         fewer = [t for v in merged for t in v.themes]
         if len(fewer) >= len(themes):
@@ -412,9 +414,9 @@ class LLMSummariser:
         frame = self._templates[template].render(
             data="",
             tag="0" * 16,
-            count=0,
-            part=1,
-            parts=1,
+            count=99999,  # numbers as wide as they will get
+            part=99999,
+            parts=99999,
             max_themes=job.max_themes,
             max_quotes=job.max_quotes,
         )
@@ -469,6 +471,13 @@ class LLMSummariser:
         if asked is not None:
             return min(asked, MAX_RETRY_AFTER)
         return float(self._backoff(state))
+
+
+async def _all(calls: Iterable[Coroutine[Any, Any, Verified]]) -> list[Verified]:
+    """Run concurrently; the first failure cancels the rest (no orphaned requests)."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(call) for call in calls]
+    return [task.result() for task in tasks]
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -351,7 +351,9 @@ async def test_below_the_budget_there_is_one_call(fake_openai: FakeOpenAI) -> No
     assert len(fake_openai.requests) == 1
 
 
-async def test_a_failing_chunk_falls_back_for_the_whole_digest(fake_openai: FakeOpenAI) -> None:
+async def test_a_failing_chunk_falls_back_for_the_whole_digest(
+    fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
     fake_openai.default = answer(
         lambda body: (
             "nope" if any(e["id"] == "checkin:1" for e in entries_of(body)) else themes_from(body)
@@ -364,6 +366,7 @@ async def test_a_failing_chunk_falls_back_for_the_whole_digest(fake_openai: Fake
     )
     assert result.summariser == "offline (fallback)"
     assert fallback.calls[0][0] == entries
+    assert "failed (unusable answer: not JSON)" in caplog.text
 
 
 # -- what reaches the model ---------------------------------------------------------------------
