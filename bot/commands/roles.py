@@ -18,7 +18,7 @@ USAGE = "role add|remove <user> facilitator|leader"
 
 def role_sources(member: Member, actor: Actor, settings: Settings) -> list[tuple[Role, str]]:
     """Every place a role comes from, the way `members.effective_role` combines them."""
-    sources = [(Role[member.role.upper()], "given with `role add`")]
+    sources = [(Role[member.role.upper()], "`role add` by an admin")]
     if actor.platform_role > Role.MEMBER:
         sources.append((actor.platform_role, f"your {actor.platform.value} permissions"))
     ids = {actor.key, actor.user_id}
@@ -104,7 +104,7 @@ async def whoami(inv: Invocation, args: Args) -> Result:
             raise NotFound("Your profile is gone; run the command again.")
         sources = role_sources(member, inv.actor, inv.deps.settings)
     how = [text for role, text in sources if role == inv.role and role > Role.MEMBER]
-    because = f", from {' and '.join(how)}" if how else " (everyone starts as a member)"
+    because = f"; it comes from {' and '.join(how)}" if how else " (everyone starts as one)"
     return Reply.text(
         f"You are {inv.actor.display_name} ({inv.actor.key}); your role is "
         f"{inv.role.label}{because}."
