@@ -42,3 +42,6 @@ def setup_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Client libraries log request bodies at DEBUG, and request bodies carry entry text.
+    for noisy in ("openai", "httpx", "httpcore", "slack_bolt", "slack_sdk", "discord", "aiohttp"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
