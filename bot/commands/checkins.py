@@ -194,7 +194,10 @@ SPECS = (
         "Log what happened in a running experiment, with how surprising it was.",
         checkin,
         fields=FIELDS,
-        details="Without an id: your one running experiment here, or a choice of them.",
+        details=(
+            "Without an id: your one running experiment here, or a form to choose one "
+            "(inline: experiment=<id>)."
+        ),
     ),
     CommandSpec(
         ("checkin", "edit"),
