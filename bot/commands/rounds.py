@@ -43,9 +43,18 @@ async def _resolve(session: AsyncSession, inv: Invocation, words: list[str], usa
     if not words:
         group = await groups.require_group(session, inv.channel)
         latest = await svc.latest_open_round(session, group.id)
-        if latest is None:
+        if latest is not None:
+            return latest
+        last = await svc.latest_round(session, group.id)
+        if last is None:
             raise UserError(NO_OPEN_ROUND)
-        return latest
+        when = svc.format_time(
+            last.closed_at or last.closes_at, await _reader_timezone(session, inv, group)
+        )
+        raise UserError(
+            f"There is no open round in this channel; the last one, round #{last.id}, closed on "
+            f"{when}. `round status {last.id}` shows it; `round start` opens a new one."
+        )
     round_id = parse_id(words[0], "round")
     round_ = await svc.get_round(session, round_id)
     missing = NotFound(f"There is no round #{round_id} here. `round list` shows the open ones.")

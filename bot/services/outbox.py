@@ -1,6 +1,6 @@
 """The delivery outbox: every outgoing message is a row first, then sent.
 
-`key` is the natural key of a delivery ("round:12:prompt:member:40"); enqueueing the same key
+`key` is the natural key of a delivery ("round:12:prompt:40"); enqueueing the same key
 twice is a no-op, so a retried use case or a restarted scheduler never sends twice.
 
 `drain` sends what is due. Rows are claimed in a short transaction (on PostgreSQL with

@@ -92,6 +92,16 @@ async def latest_open_round(session: AsyncSession, group_id: int) -> Round | Non
     return found[0] if found else None
 
 
+async def latest_round(session: AsyncSession, group_id: int) -> Round | None:
+    query = (
+        select(Round)
+        .where(Round.group_id == group_id)
+        .order_by(Round.opened_at.desc(), Round.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def is_recipient(session: AsyncSession, round_id: int, member_id: int) -> bool:
     query = select(RoundRecipient.id).where(
         RoundRecipient.round_id == round_id, RoundRecipient.member_id == member_id

@@ -274,7 +274,11 @@ async def test_close_posts_a_summary_without_private_answers(
         stored = (await s.get_one(Round, 1)).summary
     assert stored is not None and "We tried open rota planning." in stored
     assert "CANARY" not in stored
-    assert "no open round" in (await say(bot, FRAN, "round status")).message.text
+    latest = (await say(bot, FRAN, "round status")).message.text
+    assert "no open round in this channel; the last one, round #1, closed on Mon" in latest
+    closed = (await say(bot, ADA, "round status 1")).message.text
+    assert "closed on Mon 23 Nov 09:00 (UTC)" in closed
+    assert "Deliveries" not in closed
 
 
 async def test_list_templates_and_round_help(
