@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.errors import UserError
 
-_FIELD = re.compile(r"^([a-z][a-z_]{0,31})=(.*)$", re.DOTALL)
+_FIELD = re.compile(r"^([a-z][a-z0-9_]{0,31})=(.*)$", re.DOTALL)
 MAX_COMMAND_LENGTH = 20_000
 _CURLY = str.maketrans("“”‘’", "\"\"''")
 
