@@ -1,0 +1,1 @@
+"""Discord: a discord.py client whose slash commands, buttons and forms drive the core."""

@@ -1,0 +1,326 @@
+"""The Discord adapter: the seam (start, stop, send, channel_members) over discord.py.
+
+Outgoing messages come from the delivery outbox. A DM opens the person's DM channel once (kept
+in memory, paced by `discord.dm_open_rate_per_second`); a message with sections becomes a parent
+message and a thread started from it, the sections as embeds; every REST call is paced under
+Discord's global limit by `discord.send_rate_per_second`. Each message carries a nonce derived
+from the outbox key with `enforce_nonce`, so when a send is retried after a crash or a timeout,
+Discord returns the message it already has instead of posting it twice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from aiolimiter import AsyncLimiter
+from discord.http import handle_message_parameters
+
+from bot.domain import ChannelRef, MemberInfo, Message, Platform
+from bot.errors import ConfigError, DeliveryFailed, DeliveryRetry
+from integrations.discord import customids
+from integrations.discord.client import make_client
+from integrations.discord.http import (
+    RoutedHTTPClient,
+    RoutedWebhookAdapter,
+    discover_gateway,
+    install,
+)
+from integrations.discord.interactions import InteractionRouter
+from integrations.discord.render import (
+    Outgoing,
+    button_view,
+    close_files,
+    embed_batches,
+    files_for,
+    plain_messages,
+    section_embeds,
+    split_text,
+    thread_name,
+)
+from integrations.discord.sync import sync_commands
+from integrations.discord.tree import build_tree
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 60.0
+STOP_GRACE = 5.0
+DM_CACHE = 50_000
+THREAD_ARCHIVE_MINUTES = 10080  # a week: a digest thread stays open until the next one
+NONCE_LENGTH = 25  # Discord's limit
+
+# Discord error codes that will not change on a retry.
+PERMANENT = {
+    10003: "unknown channel",
+    10004: "unknown server",
+    10013: "unknown user",
+    50001: "the bot has no access to that channel",
+    50007: "cannot send messages to this user (DMs closed, or not in a shared server)",
+    50013: "the bot lacks permission there",
+    50278: "cannot send messages to this user",
+}
+THREAD_EXISTS = 160004
+
+
+def nonce(key: str, part: int) -> str:
+    return hashlib.sha256(f"{key}:{part}".encode()).hexdigest()[:NONCE_LENGTH]
+
+
+def classify(exc: BaseException) -> DeliveryRetry | DeliveryFailed:
+    """A Discord failure -> retry later, or give up (and say why)."""
+    if isinstance(exc, discord.RateLimited):
+        return DeliveryRetry("rate limited", after=exc.retry_after)
+    if isinstance(exc, discord.HTTPException):
+        if exc.status == 429:
+            after = exc.response.headers.get("Retry-After") if exc.response else None
+            return DeliveryRetry("rate limited", after=float(after) if after else None)
+        if exc.status >= 500:
+            return DeliveryRetry(f"discord error {exc.status}")
+        if exc.code in PERMANENT:
+            return DeliveryFailed(f"{exc.code}: {PERMANENT[exc.code]}")
+        return DeliveryFailed(f"{exc.status} {exc.code}: {exc.text[:120]}")
+    return DeliveryRetry(f"connection: {type(exc).__name__}")
+
+
+class DiscordAdapter:
+    platform = Platform.DISCORD
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.settings = app.settings.discord
+        self.tree = build_tree(app.dispatcher.specs, sorted(app.deps.templates))
+        self.webhook = RoutedWebhookAdapter(self.settings.api_url)
+        self.router = InteractionRouter(
+            settings=self.settings,
+            dispatcher=app.dispatcher,
+            db=app.deps.db,
+            tree=self.tree,
+            webhook=self.webhook,
+            member_lookup=self._member,
+            template_keys=sorted(app.deps.templates),
+        )
+        self.client: discord.Client | None = None
+        self.http: RoutedHTTPClient | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._dm_channels: OrderedDict[str, int] = OrderedDict()
+        self._dm_limiter = AsyncLimiter(self.settings.dm_open_rate_per_second, 1)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Log in, register the commands if they changed, connect; return once READY."""
+        settings = self.settings
+        if not settings.enabled:
+            raise ConfigError("discord: DISCORD_TOKEN is not set. Fix: export the bot's token.")
+        client = make_client(settings)
+        limiter = AsyncLimiter(settings.send_rate_per_second, 1)
+        http = install(
+            client, api_base=settings.api_url, gateway=settings.gateway_url, limiter=limiter
+        )
+        router = self.router
+
+        async def on_interaction(interaction: discord.Interaction) -> None:
+            await router(interaction)
+
+        client.event(on_interaction)
+        self.client, self.http = client, http
+        try:
+            await self._connect(client, http)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _connect(self, client: discord.Client, http: RoutedHTTPClient) -> None:
+        settings = self.settings
+        try:
+            await client.login(settings.token.get_secret_value())
+        except discord.LoginFailure:
+            raise ConfigError(
+                "discord: DISCORD_TOKEN was refused. Fix: copy the token again from the "
+                "Developer Portal (Bot → Reset Token)."
+            ) from None
+        if settings.api_url and not settings.gateway_url:
+            http.gateway = await discover_gateway(http)
+        application_id = client.application_id
+        assert application_id is not None  # login reads the application
+        await sync_commands(http, application_id, self.tree, settings, self.app.deps.db)
+        self._runner = asyncio.create_task(client.connect(reconnect=True), name="discord")
+        ready = asyncio.create_task(client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._runner}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready in done:
+            log.info("discord: connected as %s, %d server(s)", client.user, len(client.guilds))
+            return
+        ready.cancel()
+        if self._runner in done:
+            exc = self._runner.exception()
+            if isinstance(exc, discord.PrivilegedIntentsRequired):
+                raise ConfigError(
+                    "discord: the Server Members intent is not enabled for this bot. Fix: turn "
+                    "it on (Developer Portal → Bot → Privileged Gateway Intents), or set "
+                    "discord.members_intent = false."
+                )
+            raise ConfigError(f"discord: the gateway connection failed ({exc}).")
+        raise ConfigError(f"discord: not ready after {START_TIMEOUT:.0f}s. Fix: check the network.")
+
+    async def stop(self) -> None:
+        """Let interactions in flight finish (briefly), then disconnect."""
+        client, self.client = self.client, None
+        if client is None:
+            return
+        pending = set(self.router.in_flight)
+        if pending:
+            await asyncio.wait(pending, timeout=STOP_GRACE)
+        await client.close()
+        if self._runner is not None:
+            with contextlib.suppress(BaseException):
+                await self._runner
+            self._runner = None
+
+    def _require(self) -> tuple[discord.Client, RoutedHTTPClient]:
+        if self.client is None or self.http is None:
+            raise DeliveryRetry("discord is not connected")
+        return self.client, self.http
+
+    def _member(self, workspace: str, user_id: int) -> discord.Member | None:
+        if self.client is None or not workspace.isdigit():
+            return None
+        guild = self.client.get_guild(int(workspace))
+        return guild.get_member(user_id) if guild is not None else None
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def send(self, to: ChannelRef, message: Message, *, key: str) -> str:
+        """Post `message`; returns the id of the (first) Discord message."""
+        _, http = self._require()
+        try:
+            if to.dm_user is not None:
+                channel_id = await self._dm_channel(http, to.dm_user)
+            else:
+                channel_id = int(to.channel)
+            view = await self._view(to.workspace, message)
+            if message.sections and not to.is_dm:
+                return await self._post_with_thread(http, channel_id, message, view, key)
+            ids = []
+            for part, out in enumerate(plain_messages(message, view)):
+                ids.append(await self._create(http, channel_id, out, nonce(key, part)))
+            return str(ids[0])
+        except (DeliveryRetry, DeliveryFailed):
+            raise
+        except (discord.HTTPException, discord.RateLimited) as exc:
+            raise classify(exc) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise classify(exc) from None
+
+    async def _view(self, workspace: str, message: Message) -> discord.ui.View | None:
+        db = self.app.deps.db
+        pairs = [(b, await customids.for_button(db, workspace, b.command)) for b in message.buttons]
+        return button_view(pairs)
+
+    async def _dm_channel(self, http: RoutedHTTPClient, user_id: str) -> int:
+        """The DM channel with `user_id`, opened once and remembered."""
+        cached = self._dm_channels.get(user_id)
+        if cached is not None:
+            self._dm_channels.move_to_end(user_id)
+            return cached
+        if not user_id.isdigit():
+            raise DeliveryFailed(f"not a Discord user id: {user_id[:40]}")
+        async with self._dm_limiter:
+            data = await http.start_private_message(int(user_id))
+        channel_id = int(data["id"])
+        self._dm_channels[user_id] = channel_id
+        while len(self._dm_channels) > DM_CACHE:
+            self._dm_channels.popitem(last=False)
+        return channel_id
+
+    async def _create(
+        self, http: RoutedHTTPClient, channel_id: int, out: Outgoing, nonce_value: str
+    ) -> int:
+        files = files_for(out.attachments)
+        kwargs: dict[str, Any] = {
+            "nonce": nonce_value,
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+        if out.content:
+            kwargs["content"] = out.content
+        if out.embeds:
+            kwargs["embeds"] = out.embeds
+        if out.view is not None:
+            kwargs["view"] = out.view
+        if files:
+            kwargs["files"] = files
+        try:
+            with handle_message_parameters(**kwargs) as params:
+                data = await http.send_message(channel_id, params=params)
+        finally:
+            close_files(files)
+        return int(data["id"])
+
+    async def _post_with_thread(
+        self,
+        http: RoutedHTTPClient,
+        channel_id: int,
+        message: Message,
+        view: discord.ui.View | None,
+        key: str,
+    ) -> str:
+        """The headline as the parent message, the rest in a thread started from it."""
+        chunks = split_text(message.text)
+        parent = Outgoing(content=chunks[0], view=view, attachments=message.attachments)
+        parent_id = await self._create(http, channel_id, parent, nonce(key, 0))
+        try:
+            thread = await http.start_thread_with_message(
+                channel_id,
+                parent_id,
+                name=thread_name(message),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,  # type: ignore[arg-type]
+            )
+            thread_id = int(thread["id"])
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_EXISTS:
+                raise
+            thread_id = parent_id  # a thread started from a message shares its id
+        rest = [Outgoing(content=c) for c in chunks[1:]]
+        rest += [Outgoing(embeds=b) for b in embed_batches(section_embeds(message.sections))]
+        for part, out in enumerate(rest, start=1):
+            await self._create(http, thread_id, out, nonce(key, part))
+        return str(parent_id)
+
+    # --- members -------------------------------------------------------------------------------
+
+    async def channel_members(self, channel: ChannelRef) -> list[MemberInfo]:
+        """Every human member who can see the channel.
+
+        With the members intent the member list is complete (the server is chunked first if
+        needed); without it, only the members the bot has seen are known, and that is logged."""
+        client, _ = self._require()
+        guild = client.get_guild(int(channel.workspace)) if channel.workspace.isdigit() else None
+        if guild is None:
+            log.warning("discord: server %s is not known to the bot", channel.workspace)
+            return []
+        if self.settings.members_intent and not guild.chunked:
+            await guild.chunk(cache=True)
+        elif not self.settings.members_intent:
+            log.warning(
+                "discord: the members intent is off; %s member(s) known in server %s",
+                len(guild.members),
+                guild.id,
+            )
+        place = guild.get_channel_or_thread(int(channel.channel or "0"))
+        if place is None:
+            log.warning("discord: channel %s is not known to the bot", channel.channel)
+            return []
+        return [
+            MemberInfo(str(m.id), m.display_name)
+            for m in guild.members
+            if not m.bot and not m.system and place.permissions_for(m).view_channel
+        ]
