@@ -1,0 +1,139 @@
+"""Posting a Message: a DM or a channel post, its sections as thread replies, its charts as files
+in the thread; paced to stay inside Slack's limits so a 429 is the exception.
+
+A message with sections is several calls. If one after the parent fails, the parts already
+posted are remembered under the outbox key, so the outbox's retry carries on where it stopped
+instead of posting the parent again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiolimiter import AsyncLimiter
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import SlackSettings
+from bot.domain import ChannelRef, Message
+from bot.errors import DeliveryError, DeliveryFailed
+from integrations.slack.render import Post, message_posts
+from integrations.slack.web import classify, error_code
+
+log = logging.getLogger(__name__)
+
+# conversations.open is Tier 3 ("50+ per minute"); opened DMs are cached, so only a first
+# message to someone pays for it.
+OPEN_PER_MINUTE = 50
+
+
+@dataclass
+class Progress:
+    channel: str
+    parent_ts: str | None = None
+    done: int = 0
+
+
+def message_id(channel: str, ts: str) -> str:
+    """The platform message id the outbox stores: a ts is only unique within its channel."""
+    return f"{channel}:{ts}"
+
+
+class Sender:
+    def __init__(self, settings: SlackSettings, client: Callable[[], AsyncWebClient]) -> None:
+        self._client = client
+        burst = settings.send_burst
+        self._posts = AsyncLimiter(burst, burst / settings.send_rate_per_second)
+        self._opens = AsyncLimiter(OPEN_PER_MINUTE, 60)
+        self._dms: dict[str, str] = {}
+        self._progress: dict[str, Progress] = {}
+
+    def remember_dm(self, user_id: str, channel: str) -> None:
+        self._dms[user_id] = channel
+
+    async def dm_channel(self, user_id: str) -> str:
+        cached = self._dms.get(user_id)
+        if cached is not None:
+            return cached
+        async with self._opens:
+            response = await self._client().conversations_open(users=user_id)
+        channel = str(response["channel"]["id"])
+        self._dms[user_id] = channel
+        return channel
+
+    async def send(
+        self,
+        to: ChannelRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        """Post `message` (all of it inside `thread_ts` when given); returns "channel:ts" of the
+        parent. Raises DeliveryRetry or DeliveryFailed."""
+        try:
+            return await self._send(to, message, key, thread_ts)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            error = classify(exc)
+            if isinstance(exc, SlackApiError) and error_code(exc) == "channel_not_found":
+                self._dms.pop(to.dm_user or "", None)  # a stale cached DM: open it afresh
+            raise error from None
+
+    async def _send(
+        self, to: ChannelRef, message: Message, key: str | None, thread_ts: str | None
+    ) -> str:
+        head, replies = message_posts(message)
+        posts = head + replies
+        files = [Path(p) for p in message.attachments]
+        progress = self._progress.pop(key, None) if key else None
+        if progress is None:
+            channel = await self.dm_channel(to.dm_user) if to.dm_user else to.channel
+            progress = Progress(channel, parent_ts=thread_ts)
+        total = len(posts) + len(files)
+        while progress.done < total:
+            try:
+                if progress.done < len(posts):
+                    ts = await self._post(progress.channel, posts[progress.done], progress)
+                    progress.parent_ts = progress.parent_ts or ts
+                else:
+                    path = files[progress.done - len(posts)]
+                    await self._upload(progress.channel, path, progress)
+            except Exception as exc:
+                error = exc if isinstance(exc, DeliveryError) else classify(exc)
+                if key and progress.done > 0 and not isinstance(error, DeliveryFailed):
+                    self._progress[key] = progress
+                raise error from None
+            progress.done += 1
+        assert progress.parent_ts is not None
+        return message_id(progress.channel, progress.parent_ts)
+
+    async def _post(self, channel: str, post: Post, progress: Progress) -> str:
+        async with self._posts:
+            response = await self._client().chat_postMessage(
+                channel=channel,
+                text=post.text,
+                blocks=post.blocks,
+                thread_ts=progress.parent_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        return str(response["ts"])
+
+    async def _upload(self, channel: str, path: Path, progress: Progress) -> None:
+        if not await asyncio.to_thread(path.is_file):
+            # A chart that is gone is not worth failing the digest over.
+            log.warning("attachment %s is missing; posted without it", path.name)
+            return
+        async with self._posts:
+            await self._client().files_upload_v2(
+                channel=channel,
+                thread_ts=progress.parent_ts,
+                file=str(path),
+                filename=path.name,
+                title=path.stem.replace("-", " ").replace("_", " "),
+            )

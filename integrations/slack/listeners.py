@@ -1,0 +1,424 @@
+"""Slack payloads -> core calls: the slash command, buttons, modal submissions, DM messages and
+the Home tab. Every listener acknowledges first and does the slow work after; a modal submission
+is the one exception, because Slack takes its validation errors only in the acknowledgement.
+
+bolt injects listener arguments by parameter name; the small closures in `register` take those
+names and hand plain values to `Interactions`, which is where the behaviour lives."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot.commands.registry import Result
+from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
+from bot.services import events
+from bot.store.models import Delivery
+from integrations.slack import render
+from integrations.slack.home import home_view
+from integrations.slack.web import error_code
+
+if TYPE_CHECKING:
+    from integrations.slack.adapter import SlackAdapter
+
+log = logging.getLogger(__name__)
+
+# A submitted modal must be answered within 3 seconds; past this budget it closes and the
+# answer arrives as a message instead.
+SUBMIT_BUDGET_SECONDS = 2.3
+STOP_GRACE_SECONDS = 30.0
+
+Respond = Callable[..., Awaitable[Any]]
+Ack = Callable[..., Awaitable[Any]]
+
+
+class InFlight:
+    """Counts work in progress, so stop() can wait for it to finish."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    async def wait(self, grace: float = STOP_GRACE_SECONDS) -> bool:
+        """True when everything finished within `grace` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            return False
+        return True
+
+
+def team_of(body: dict[str, Any]) -> str:
+    team = body.get("team") or {}
+    user = body.get("user") or {}
+    found = (
+        body.get("team_id")
+        or (team.get("id") if isinstance(team, dict) else None)
+        or (user.get("team_id") if isinstance(user, dict) else None)
+        or ""
+    )
+    return str(found)
+
+
+def channel_ref(team: str, channel_id: str | None, user_id: str) -> ChannelRef:
+    """A channel, or the person's DM with the app (a D… conversation, or none known)."""
+    if not channel_id or channel_id.startswith("D"):
+        return ChannelRef(Platform.SLACK, team, channel_id or user_id, dm_user=user_id)
+    return ChannelRef(Platform.SLACK, team, channel_id)
+
+
+def form_message(form: Form) -> Message:
+    """A form that cannot open right now (no fresh trigger): a button that opens it."""
+    button = Button(f"Open: {form.title}"[:75], render.reopen_command(form), "primary")
+    return Message(f"*{form.title}*: press the button to fill it in.", buttons=(button,))
+
+
+class Interactions:
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self.adapter = adapter
+        self.app = adapter.app
+        self.inflight = InFlight()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def actor(self, team: str, user_id: str, name: str = "") -> Actor:
+        return await self.adapter.directory.actor(team, user_id, name)
+
+    async def run(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        *,
+        source_key: str,
+        fields: dict[str, str] | None = None,
+    ) -> Result:
+        return await self.app.dispatcher.handle(
+            actor, channel, text, fields=fields, source_key=source_key
+        )
+
+    async def open_form(
+        self, form: Form, channel: ChannelRef, trigger_id: str, origin: str | None = None
+    ) -> bool:
+        """views.open; False when the trigger expired (over 3 s) or Slack refused."""
+        context = render.FormContext(channel, form.command, origin)
+        try:
+            await self.adapter.reads().views_open(
+                trigger_id=trigger_id, view=render.modal(form, context)
+            )
+        except SlackApiError as exc:
+            log.info("views.open failed: %s", error_code(exc))
+            return False
+        return True
+
+    async def tell(self, reply: Reply, respond: Respond | None, channel: ChannelRef) -> None:
+        """Answer through the response URL when there is one, else by DM or in the channel."""
+        if respond is not None:
+            for payload in render.reply_payloads(reply):
+                await respond(replace_original=False, **payload)
+            return
+        to = channel if not reply.ephemeral and not channel.is_dm else self.dm(channel)
+        await self.adapter.sender.send(to, reply.message)
+
+    def dm(self, channel: ChannelRef, user_id: str | None = None) -> ChannelRef:
+        user = user_id or channel.dm_user or ""
+        return ChannelRef(Platform.SLACK, channel.workspace, user, dm_user=user)
+
+    async def answer(
+        self,
+        result: Result,
+        channel: ChannelRef,
+        *,
+        trigger_id: str | None,
+        respond: Respond | None,
+        origin: str | None = None,
+    ) -> None:
+        if isinstance(result, Form):
+            if trigger_id and await self.open_form(result, channel, trigger_id, origin):
+                return
+            result = Reply(form_message(result))
+        await self.tell(result, respond, channel)
+
+    # --- the slash command ----------------------------------------------------------------
+
+    async def command(self, body: dict[str, Any], ack: Ack, respond: Respond) -> None:
+        async with self.inflight.hold():
+            await ack()
+            team = team_of(body)
+            user_id = str(body.get("user_id", ""))
+            channel = channel_ref(team, body.get("channel_id"), user_id)
+            trigger_id = str(body.get("trigger_id", ""))
+            try:
+                actor = await self.actor(team, user_id, str(body.get("user_name", "")))
+                result = await self.run(
+                    actor,
+                    channel,
+                    str(body.get("text", "")),
+                    source_key=f"slack:command:{trigger_id}",
+                )
+                await self.answer(result, channel, trigger_id=trigger_id, respond=respond)
+            except Exception as exc:
+                await self.failed(exc, respond, channel)
+
+    async def failed(self, exc: Exception, respond: Respond | None, channel: ChannelRef) -> None:
+        """Slack trouble while answering: the person still hears something, never a trace."""
+        log.error("slack interaction failed: %s", type(exc).__name__)
+        with suppress(Exception):
+            await self.tell(
+                Reply.text("Slack did not take my answer just now. Please try again."),
+                respond,
+                channel,
+            )
+
+    # --- buttons --------------------------------------------------------------------------
+
+    async def action(self, body: dict[str, Any], ack: Ack, respond: Respond | None) -> None:
+        async with self.inflight.hold():
+            await ack()
+            actions = body.get("actions") or [{}]
+            command = str(actions[0].get("value") or "")
+            team = team_of(body)
+            user_id = str((body.get("user") or {}).get("id", ""))
+            container = body.get("container") or {}
+            channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id")
+            channel = channel_ref(team, channel_id, user_id)
+            origin = None
+            if container.get("type") == "message" and channel_id and container.get("message_ts"):
+                origin = f"{channel_id}:{container['message_ts']}"
+            trigger_id = str(body.get("trigger_id", ""))
+            respond_to = respond if body.get("response_url") else None
+            if not command:
+                return
+            try:
+                actor = await self.actor(team, user_id)
+                result = await self.run(
+                    actor, channel, command, source_key=f"slack:action:{trigger_id}"
+                )
+                await self.answer(
+                    result, channel, trigger_id=trigger_id, respond=respond_to, origin=origin
+                )
+            except Exception as exc:
+                await self.failed(exc, respond_to, channel)
+
+    # --- modal submissions ----------------------------------------------------------------
+
+    async def submission(self, body: dict[str, Any], ack: Ack) -> None:
+        async with self.inflight.hold():
+            view = body.get("view") or {}
+            try:
+                context = render.FormContext.load(str(view.get("private_metadata") or ""))
+            except (ValueError, KeyError):
+                await ack()
+                return
+            team = team_of(body)
+            user_id = str((body.get("user") or {}).get("id", ""))
+            values = render.form_values(view)
+            key = f"slack:view:{view.get('id', '')}:{view.get('hash', '')}"
+
+            async def work() -> Result:
+                actor = await self.actor(team, user_id)
+                return await self.run(
+                    actor, context.channel, context.command, fields=values, source_key=key
+                )
+
+            task = asyncio.ensure_future(work())
+            done, _ = await asyncio.wait({task}, timeout=SUBMIT_BUDGET_SECONDS)
+            if not done:  # too slow for the acknowledgement: close the modal, answer later
+                await ack()
+                await self.late(task, context, user_id)
+                return
+            try:
+                result = task.result()
+            except Exception as exc:
+                await ack()
+                await self.failed(exc, None, self.dm(context.channel, user_id))
+                return
+            await self.acknowledge(result, view, context, ack, user_id)
+
+    async def acknowledge(
+        self,
+        result: Result,
+        view: dict[str, Any],
+        context: render.FormContext,
+        ack: Ack,
+        user_id: str,
+    ) -> None:
+        if isinstance(result, Form):
+            next_context = render.FormContext(context.channel, result.command, context.origin)
+            await ack(response_action="update", view=render.modal(result, next_context))
+            return
+        if result.errors:
+            inputs = [b for b in view.get("blocks") or [] if b.get("type") == "input"]
+            names = [str(b["block_id"]) for b in inputs if b.get("block_id")]
+            errors = render.field_errors(names, result.errors)
+            await ack(response_action="errors", errors=errors)
+            return
+        title = str((view.get("title") or {}).get("text") or "Learning Cycles")
+        await ack(response_action="update", view=render.result_view(title, result))
+        try:
+            if not result.ephemeral:
+                await self.adapter.sender.send(context.channel, result.message)
+            await self.refresh_origin(context.origin, result)
+        except Exception as exc:
+            log.error("after a submission: %s", type(exc).__name__)
+
+    async def late(
+        self, task: asyncio.Future[Result], context: render.FormContext, user_id: str
+    ) -> None:
+        to_dm = self.dm(context.channel, user_id)
+        try:
+            result = await task
+            if isinstance(result, Form):
+                await self.adapter.sender.send(to_dm, form_message(result))
+            elif not result.ephemeral:
+                await self.adapter.sender.send(context.channel, result.message)
+            else:
+                await self.adapter.sender.send(to_dm, result.message)
+            await self.refresh_origin(context.origin, result)
+        except Exception as exc:
+            log.error("late answer to a submission failed: %s", type(exc).__name__)
+
+    async def refresh_origin(self, origin: str | None, result: Result) -> None:
+        """After a successful answer, the message the form came from shows the reply's buttons
+        (the prompt's Answer becomes Edit answers)."""
+        if not origin or not isinstance(result, Reply) or result.errors:
+            return
+        if not result.message.buttons:
+            return
+        async with self.app.deps.db.begin() as session:
+            payload = await session.scalar(
+                select(Delivery.payload).where(
+                    Delivery.platform == str(Platform.SLACK), Delivery.platform_message_id == origin
+                )
+            )
+        if payload is None:
+            return
+        original = Message.from_json(payload)
+        updated = Message(original.text, buttons=result.message.buttons)
+        head, _ = render.message_posts(updated)
+        channel, _, ts = origin.partition(":")
+        await self.adapter.reads().chat_update(
+            channel=channel, ts=ts, text=head[0].text, blocks=head[0].blocks
+        )
+
+    # --- events ---------------------------------------------------------------------------
+
+    async def claim(self, body: dict[str, Any]) -> bool:
+        """True the first time this event id is seen; an Events API retry finds it taken."""
+        event_id = str(body.get("event_id") or "")
+        if not event_id:
+            return True
+        async with self.app.deps.db.begin() as session:
+            return await events.claim_event(session, str(Platform.SLACK), event_id)
+
+    async def message(self, body: dict[str, Any]) -> None:
+        """A message in the app's DM: in a prompt's thread it is an answer; else a command."""
+        event = body.get("event") or {}
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        async with self.inflight.hold():
+            if not await self.claim(body):
+                return
+            team = team_of(body) or str(event.get("team") or "")
+            user_id = str(event.get("user") or "")
+            channel_id = str(event.get("channel") or "")
+            text = str(event.get("text") or "")
+            if not user_id or not channel_id:
+                return
+            self.adapter.sender.remember_dm(user_id, channel_id)
+            dm = channel_ref(team, channel_id, user_id)
+            thread_ts = event.get("thread_ts")
+            in_thread = bool(thread_ts) and thread_ts != event.get("ts")
+            try:
+                actor = await self.actor(team, user_id)
+                round_id = await self.round_of(f"{channel_id}:{thread_ts}") if in_thread else None
+                result: Result
+                if round_id is not None:
+                    from bot.services.rounds import answer_from_reply
+
+                    result = await answer_from_reply(self.app.deps, actor, round_id, text)
+                    await self.refresh_origin(f"{channel_id}:{thread_ts}", result)
+                else:
+                    key = f"slack:message:{channel_id}:{event.get('ts', '')}"
+                    result = await self.run(actor, dm, text, source_key=key)
+                message = form_message(result) if isinstance(result, Form) else result.message
+                await self.adapter.sender.send(
+                    dm, message, thread_ts=str(thread_ts) if in_thread else None
+                )
+            except Exception as exc:
+                log.error("DM message handling failed: %s", type(exc).__name__)
+
+    async def round_of(self, message_id: str) -> int | None:
+        """The round whose prompt DM is `message_id` ("channel:ts"), if any."""
+        async with self.app.deps.db.begin() as session:
+            found = await session.scalar(
+                select(Delivery.round_id).where(
+                    Delivery.platform == str(Platform.SLACK),
+                    Delivery.platform_message_id == message_id,
+                    Delivery.round_id.is_not(None),
+                )
+            )
+        return int(found) if found is not None else None
+
+    async def home(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if event.get("tab", "home") != "home":
+            return
+        async with self.inflight.hold():
+            if not await self.claim(body):
+                return
+            team = team_of(body)
+            user_id = str(event.get("user") or "")
+            try:
+                async with self.app.deps.db.begin() as session:
+                    view = await home_view(session, team, user_id)
+                await self.adapter.reads().views_publish(user_id=user_id, view=view)
+            except Exception as exc:
+                log.error("home tab failed: %s", type(exc).__name__)
+
+
+def register(bolt: AsyncApp, interactions: Interactions) -> None:
+    """Wire bolt's listeners to `interactions` (parameter names are bolt's injection keys)."""
+
+    @bolt.command("/cycles")
+    async def on_command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        await interactions.command(body, ack, respond)
+
+    @bolt.action({"type": "block_actions", "action_id": render.ACTION_PATTERN})
+    async def on_action(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        await interactions.action(body, ack, respond)
+
+    @bolt.view_submission(render.FORM_CALLBACK)
+    async def on_submission(ack: Ack, body: dict[str, Any]) -> None:
+        await interactions.submission(body, ack)
+
+    @bolt.view_closed(render.FORM_CALLBACK)
+    async def on_closed(ack: Ack) -> None:
+        await ack()
+
+    @bolt.event("message")
+    async def on_message(body: dict[str, Any]) -> None:
+        await interactions.message(body)
+
+    @bolt.event("app_home_opened")
+    async def on_home(body: dict[str, Any]) -> None:
+        await interactions.home(body)
