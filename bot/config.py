@@ -129,7 +129,12 @@ class SlackSettings(Section):
     signing_secret: SecretStr = SecretStr("")
     api_url: str = ""
     facilitator_usergroup: str = ""
-    http_port: int = Field(default=3000, ge=1, le=65535)
+    # auto: Socket Mode when an app token is set, else HTTP mode on http_host:http_port.
+    mode: Literal["auto", "socket", "http"] = "auto"
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    # The public https:// address in front of HTTP mode, for the manifest's request URLs.
+    public_url: str = ""
     send_rate_per_second: float = Field(default=1.0, gt=0)
     send_burst: int = Field(default=5, ge=1)
 
