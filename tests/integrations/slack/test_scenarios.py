@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.store.models import Delivery, Response
+from bot.store.models import Delivery, Digest, Response
 from tests.integrations.slack.conftest import (
     ADMIN,
     CHANNEL,
@@ -262,3 +262,42 @@ async def test_a_restart_after_ten_dms_sends_the_other_fifteen_once(
     finally:
         await again.stop()
     assert fake.dm_users() == dict.fromkeys(PEOPLE, 1)
+
+
+# 6 -------------------------------------------------------------------------------------------
+
+
+async def test_digest_now_posts_one_parent_and_its_replies_in_the_thread(bot: Bot) -> None:
+    await start_round(bot)
+    for user, text in (("U02", "Pairing on intake calls"), ("U03", "Asking families first")):
+        await answer_through_modal(bot, user, {"tried": text, "visibility": "group"})
+
+    answer = await response_to(bot, ADMIN, "digest now")
+    assert "Posting this week's digest" in str(answer["text"])
+    await bot.until(lambda: len(bot.fake.in_channel(CHANNEL)) >= 2)
+    await bot.app.drain_outbox()
+    await asyncio.sleep(0.2)
+
+    posts = bot.fake.in_channel(CHANNEL)
+    parents = [p for p in posts if p.thread_ts is None]
+    assert len(parents) == 1
+    parent = parents[0]
+    replies = [p for p in posts if p.thread_ts is not None]
+    assert replies
+    assert {p.thread_ts for p in replies} == {parent.ts}
+    # One reply per section, each opening with the section's title in bold.
+    async with bot.app.deps.db.begin() as session:
+        content = await session.scalar(select(Digest.content))
+    titles = [s["title"] for s in content["sections"]]
+    assert [p.blocks[0]["text"]["text"].split("\n")[0] for p in replies] == [
+        f"*{t}*" for t in titles
+    ]
+    # The chart went into the same thread.
+    assert len(bot.fake.uploads) == 1
+    for upload in bot.fake.uploads.values():
+        assert (upload["channel"], upload["thread_ts"]) == (CHANNEL, parent.ts)
+    # Sending it again is a no-op: the digest goes out once a week.
+    again = await response_to(bot, ADMIN, "digest now")
+    assert "already posted" in str(again["text"])
+    await bot.app.drain_outbox()
+    assert len([p for p in bot.fake.in_channel(CHANNEL) if p.thread_ts is None]) == 1
