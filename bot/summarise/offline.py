@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from bot.summarise.base import Entry, Quote, Summary, Theme
@@ -78,9 +80,8 @@ def summarise_sync(
 
     texts = [d.key for d in docs]
     vectorizer = TfidfVectorizer(
-        stop_words="english",
+        analyzer=_Analyzer(),
         sublinear_tf=True,
-        ngram_range=(1, 2),
         min_df=2 if len(docs) >= 1000 else 1,
         max_df=0.5 if len(docs) >= 20 else 1.0,
         max_features=50_000,
@@ -99,6 +100,66 @@ def summarise_sync(
         themes.append(_theme(docs, members, tfidf, labels, cluster, terms, vectorizer, max_quotes))
     themes.sort(key=lambda t: (-len(t.entry_ids), t.label))
     return tuple(themes), _questions(themes, entries)
+
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def stem(word: str) -> str:
+    """Harman's S-stemmer: plurals fold into their singular (tenants -> tenant, families ->
+    family) and nothing else changes, so terms stay readable."""
+    if len(word) > 3:
+        if word.endswith("ies") and not word.endswith(("eies", "aies")):
+            return word[:-3] + "y"
+        if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+            return word[:-1]
+        if word.endswith("s") and not word.endswith(("us", "ss")):
+            return word[:-1]
+    return word
+
+
+class _Analyzer:
+    """Words of two or more letters, English stop words left out, plurals folded; then the
+    words and the two-word phrases they form."""
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        self._stop = ENGLISH_STOP_WORDS
+        self._stems: dict[str, str] = {}
+
+    def words(self, text: str) -> list[str]:
+        stems = self._stems
+        out = []
+        for token in _TOKEN.findall(text.lower()):
+            if token in self._stop:
+                continue
+            found = stems.get(token)
+            if found is None:
+                found = stems[token] = stem(token)
+            out.append(found)
+        return out
+
+    def __call__(self, text: str) -> list[str]:
+        words = self.words(text)
+        return words + [f"{a} {b}" for a, b in pairwise(words)]
+
+
+def _surface(terms: list[str], texts: list[str]) -> list[str]:
+    """Each term as people wrote it: the commonest spelling behind each folded word."""
+    wanted = {w for t in terms for w in t.split()}
+    seen: dict[str, Counter[str]] = {w: Counter() for w in wanted}
+    for text in texts[:300]:
+        for token in _TOKEN.findall(text.lower()):
+            folded = stem(token)
+            if folded in seen:
+                seen[folded][token] += 1
+
+    def spell(word: str) -> str:
+        counts = seen.get(word)
+        return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0] if counts else word
+
+    return [" ".join(spell(w) for w in t.split()) for t in terms]
 
 
 def _float32() -> Any:
@@ -233,7 +294,7 @@ def _theme(
         if outside_rows
         else np.zeros_like(centre)
     )
-    top = _top_terms(centre - rest, centre, terms)
+    top = _surface(_top_terms(centre - rest, centre, terms), [docs[i].key for i in members])
     entries = [e for i in members for e in docs[i].entries]
     quotes = _quotes(docs, members, inside, centre, vectorizer, max_quotes)
     label = ", ".join(top) if top else "short notes"
