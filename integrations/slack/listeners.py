@@ -262,6 +262,12 @@ class Interactions:
         ack: Ack,
         user_id: str,
     ) -> None:
+        values = render.form_values(view)
+        missing = render.missing_fields(result, values) if isinstance(result, Form) else {}
+        if missing and isinstance(result, Form) and result.command == context.command:
+            # The same form back means required fields were blank (Slack lets spaces through).
+            await ack(response_action="errors", errors=missing)
+            return
         if isinstance(result, Form):
             next_context = render.FormContext(context.channel, result.command, context.origin)
             await ack(response_action="update", view=render.modal(result, next_context))

@@ -269,6 +269,15 @@ def form_values(view: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def missing_fields(form: Form, values: dict[str, str]) -> dict[str, str]:
+    """Required fields left blank in a submission, as inline errors."""
+    return {
+        f.name: "This is required."
+        for f in form.fields
+        if f.required and f.name in values and not values[f.name].strip()
+    }
+
+
 def field_errors(form_fields: list[str], errors: dict[str, str]) -> dict[str, str]:
     """Errors keyed by the modal's block ids; one about no shown field goes on the first."""
     shown: dict[str, str] = {}

@@ -139,6 +139,7 @@ class FakeSlack:
         self.ratelimit_dms: dict[str, int] = {}  # user -> chat.postMessage 429s still to give
         self.fail_dms: dict[str, str] = {}  # user -> permanent error code for their DM
         self.hold_dms_after: int | None = None  # hold DM posts after this many went through
+        self.outage: dict[str, int] = {}  # method -> HTTP 500s still to give
         self.held = 0
         self.post_released = False
         self._release = asyncio.Event()
@@ -291,6 +292,10 @@ class FakeSlack:
         wait = self._limited(method, args)
         if wait > 0:
             return self._too_many(call, wait)
+        if self.outage.get(method, 0) > 0:
+            self.outage[method] -= 1
+            call.status, call.error = 500, "internal_error"
+            return web.Response(status=500, text="upstream trouble")
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             call.error = "unknown_method"

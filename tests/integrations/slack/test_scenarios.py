@@ -288,6 +288,7 @@ async def test_digest_now_posts_one_parent_and_its_replies_in_the_thread(bot: Bo
     # One reply per section, each opening with the section's title in bold.
     async with bot.app.deps.db.begin() as session:
         content = await session.scalar(select(Digest.content))
+    assert content is not None
     titles = [s["title"] for s in content["sections"]]
     assert [p.blocks[0]["text"]["text"].split("\n")[0] for p in replies] == [
         f"*{t}*" for t in titles

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+from integrations.slack.manifest import manifest, render_manifest
+
+
+def settings_with(tmp_path: Path, **env: str) -> Settings:
+    return load_settings(path=None, env={"CYCLES_CONFIG": str(tmp_path / "none.toml"), **env})
+
+
+def test_socket_mode_manifest_has_the_command_scopes_and_events(tmp_path: Path) -> None:
+    data = json.loads(render_manifest(settings_with(tmp_path)))
+    assert data == manifest(settings_with(tmp_path))
+    [command] = data["features"]["slash_commands"]
+    assert command["command"] == "/cycles"
+    assert "url" not in command
+    scopes = set(data["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "im:write", "im:history", "users:read"} <= scopes
+    assert "files:write" in scopes
+    assert {"channels:read", "groups:read", "usergroups:read"} <= scopes
+    settings = data["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"] == {"is_enabled": True}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im"}
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_http_mode_manifest_points_every_url_at_the_events_endpoint(tmp_path: Path) -> None:
+    data = manifest(
+        settings_with(
+            tmp_path, CYCLES_SLACK__MODE="http", CYCLES_SLACK__PUBLIC_URL="https://cycles.example/"
+        )
+    )
+    url = "https://cycles.example/slack/events"
+    assert data["settings"]["socket_mode_enabled"] is False
+    assert data["features"]["slash_commands"][0]["url"] == url
+    assert data["settings"]["event_subscriptions"]["request_url"] == url
+    assert data["settings"]["interactivity"]["request_url"] == url
+
+
+def test_http_mode_needs_a_public_url(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"slack\.public_url"):
+        manifest(settings_with(tmp_path, CYCLES_SLACK__MODE="http"))
