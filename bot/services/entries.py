@@ -38,6 +38,7 @@ class GroupEntry:
     created_at: datetime
     experiment_id: int | None = None
     round_id: int | None = None
+    prompt_key: str | None = None
     surprise: int | None = None
     confidence: int | None = None
 
@@ -48,9 +49,13 @@ class GroupEntry:
 
 async def pseudonym_secret(session: AsyncSession) -> bytes:
     """The install's pseudonym key, created on first use; the same for every week after."""
-    row = await get_or_create(
-        session, AppState, {"key": SECRET_KEY}, {"value": secrets.token_hex(32)}
-    )
+    # Read first: an insert would make this a write transaction, and a digest's transaction
+    # stays open while the summariser runs.
+    row = await session.get(AppState, SECRET_KEY)
+    if row is None:
+        row = await get_or_create(
+            session, AppState, {"key": SECRET_KEY}, {"value": secrets.token_hex(32)}
+        )
     return bytes.fromhex(row.value)
 
 
@@ -161,6 +166,7 @@ async def collect(
                 group_id,
                 r.created_at,
                 round_id=r.round_id,
+                prompt_key=r.prompt_key,
                 surprise=r.surprise,
             )
         )
