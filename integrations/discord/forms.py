@@ -61,6 +61,13 @@ class OpenForm:
                 return index
         return 0
 
+    def first_missing(self) -> int:
+        """The first step with a required field that has no value yet (0 if none)."""
+        for index, step in enumerate(self.steps):
+            if any(f.required and not self.values.get(f.name, "").strip() for f in step.fields):
+                return index
+        return 0
+
     def submitted_fields(self) -> dict[str, str]:
         return dict(self.values)
 

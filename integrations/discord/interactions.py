@@ -443,6 +443,12 @@ class InteractionRouter:
             await responder.send(Outgoing(content=clip(text, 2000), view=view))
             return
         self.forms.close(opened.token)
+        if isinstance(result, Form):
+            # Still missing something: carry on from the first step that needs it.
+            again = self.forms.open(result, opened.actor, opened.channel)
+            await self._add_labels(again)
+            await self._present(responder, again, again.first_missing())
+            return
         await self._deliver(responder, opened.actor, opened.channel, result)
 
     # --- autocomplete ------------------------------------------------------------------------

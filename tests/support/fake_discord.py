@@ -25,6 +25,7 @@ VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 MANAGE_GUILD = 1 << 5
 ADMINISTRATOR = 1 << 3
+GUILD_MEMBERS = 1 << 1  # the privileged intent
 MEMBER_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | (1 << 6) | (1 << 16) | (1 << 38)
 
 
@@ -131,6 +132,8 @@ class FakeDiscord:
         self.followups: dict[str, list[dict[str, Any]]] = {}  # token -> follow-up messages
         self.originals: dict[str, dict[str, Any]] = {}  # token -> the original response
         self.identifies: list[dict[str, Any]] = []
+        # Whether the application may use the Server Members intent (a portal switch).
+        self.members_intent_enabled = True
         self.sockets: list[tuple[web.WebSocketResponse, int]] = []  # (socket, shard id)
         self._nonces: dict[tuple[int, str], dict[str, Any]] = {}
         self._seq = itertools.count(1)
@@ -148,11 +151,12 @@ class FakeDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        server: Any = site._server
+        self.port = int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        for _, release in self.holds:
+            release.set()
         for ws, _ in list(self.sockets):
             await ws.close()
         if self._runner is not None:
@@ -324,12 +328,12 @@ class FakeDiscord:
     def requests(self, method: str, fragment: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and fragment in c.path]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
         async def until() -> None:
             async with self._changed:
                 await self._changed.wait_for(predicate)
 
-        await asyncio.wait_for(until(), timeout)
+        await asyncio.wait_for(until(), within)
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -516,7 +520,7 @@ class FakeDiscord:
         data = {"custom_id": custom_id, "components": rows}
         return await self._interact(self._base(5, data, user_id, guild, channel))
 
-    async def answered(self, interaction_id: int, count: int = 1, timeout: float = 10.0) -> None:
+    async def answered(self, interaction_id: int, count: int = 1, within: float = 10.0) -> None:
         """Wait until the interaction has a callback and `count` visible answers in all."""
 
         def done() -> bool:
@@ -530,7 +534,7 @@ class FakeDiscord:
                 or bool(self.followups.get(f"token-{interaction_id}"))
             )
 
-        await self.wait_for(done, timeout)
+        await self.wait_for(done, within)
 
     # --- gateway -------------------------------------------------------------------------------
 
@@ -550,11 +554,15 @@ class FakeDiscord:
                     await ws.send_json({"op": 11})
                 elif op == 2:
                     self.identifies.append(data["d"])
+                    intents = int(data["d"].get("intents", 0))
+                    if intents & GUILD_MEMBERS and not self.members_intent_enabled:
+                        await ws.close(code=4014, message=b"Disallowed intent(s).")
+                        break
                     shard_info = data["d"].get("shard") or [0, 1]
                     shard = shard_info[0]
                     entry = (ws, shard)
                     self.sockets.append(entry)
-                    await self._ready(ws, shard_info)
+                    await self._ready(ws, shard_info, intents)
                 elif op == 6:
                     entry = (ws, shard)
                     self.sockets.append(entry)
@@ -570,7 +578,7 @@ class FakeDiscord:
         shard_id, count = shard
         return [g for g in self.guilds.values() if (g.id >> 22) % count == shard_id]
 
-    async def _ready(self, ws: web.WebSocketResponse, shard: list[int]) -> None:
+    async def _ready(self, ws: web.WebSocketResponse, shard: list[int], intents: int) -> None:
         guilds = self._shard_guilds(shard)
         ready = {
             "v": 10,
@@ -583,9 +591,12 @@ class FakeDiscord:
         }
         await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": ready})
         for guild in guilds:
-            await ws.send_json(
-                {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": guild.payload()}
-            )
+            payload = guild.payload()
+            if not intents & GUILD_MEMBERS:  # without the intent Discord sends only the bot
+                payload["members"] = [
+                    m for m in payload["members"] if m["user"]["id"] == self.bot["id"]
+                ]
+            await ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": payload})
 
     async def _chunk(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         guild = self.guilds[int(data["guild_id"])]
@@ -617,6 +628,7 @@ class FakeDiscord:
             response = await self._handle(call)
             for match, release in self.holds:
                 if match(request.method, path, body):
+                    await self._notify()
                     await release.wait()
             return response
         finally:
@@ -652,7 +664,9 @@ class FakeDiscord:
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         return web.Response(body=json.dumps(data).encode(), status=status, headers=all_headers)
 
-    def _message(self, channel_id: int, body: dict[str, Any], author: dict[str, Any]) -> dict:
+    def _message(
+        self, channel_id: int, body: dict[str, Any], author: dict[str, Any]
+    ) -> dict[str, Any]:
         message_id = self.next_id()
         return {
             "id": str(message_id),

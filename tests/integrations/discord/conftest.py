@@ -53,8 +53,9 @@ async def start_bot(
     apps: list[App] = []
 
     async def start(**env: str) -> App:
-        app = await build_app(discord_settings(fake, tmp_path, **env), clock=clock,
-                              with_scheduler=False)
+        app = await build_app(
+            discord_settings(fake, tmp_path, **env), clock=clock, with_scheduler=False
+        )
         app.add_adapter(DiscordAdapter(app))
         await app.start()
         apps.append(app)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.commands import all_specs
+from bot.commands.registry import CommandSpec
+from bot.domain import FormField, Reply
+from integrations.discord.tree import (
+    BOOLEAN,
+    INTEGER,
+    USER,
+    build_tree,
+    focused,
+    invoked,
+)
+
+NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
+TEMPLATES = ["dissonance", "weekly-reflection"]
+
+
+def size(option: dict[str, Any]) -> int:
+    """Discord's count toward its 8,000-character limit per command."""
+    total = len(option.get("name", "")) + len(option.get("description", ""))
+    total += sum(len(c["name"]) + len(str(c["value"])) for c in option.get("choices", []))
+    return total + sum(size(o) for o in option.get("options", []))
+
+
+def walk(option: dict[str, Any]) -> list[dict[str, Any]]:
+    return [option, *(x for o in option.get("options", []) for x in walk(o))]
+
+
+def data(*names: str, **values: Any) -> dict[str, Any]:
+    """An interaction's data for /cycles <names…> with option values."""
+    options: list[dict[str, Any]] = [{"name": k, "type": 3, "value": v} for k, v in values.items()]
+    for name in reversed(names):
+        options = [{"name": name, "type": 1, "options": options}]
+    if len(names) == 2:
+        options[0]["type"] = 2
+    return {"name": "cycles", "options": options}
+
+
+def test_every_command_has_a_subcommand_within_discords_limits() -> None:
+    specs = all_specs()
+    tree = build_tree(specs, TEMPLATES)
+    payload = tree.payload()
+    assert {s.words for s in tree.subcommands.values()} == {spec.path for spec in specs}
+    assert size(payload) < 8000
+    assert len(payload["options"]) <= 25
+    for option in walk(payload):
+        assert NAME.match(option["name"]), option["name"]
+        assert 1 <= len(option["description"]) <= 100
+        assert len(option.get("options", [])) <= 25
+        assert len(option.get("choices", [])) <= 25
+        required = [o.get("required", False) for o in option.get("options", [])]
+        assert required == sorted(required, reverse=True)  # required options come first
+    assert payload["contexts"] == [0]
+
+
+def test_typed_options() -> None:
+    tree = build_tree(all_specs(), TEMPLATES)
+    start = {p.name: p for p in tree.subcommands[("round", "start")].params}
+    assert [c[1] for c in start["template"].choices] == TEMPLATES
+    show = tree.subcommands[("experiment", "show")].params[0]
+    assert (show.type, show.required, show.autocomplete) == (INTEGER, True, "experiment")
+    role = {p.name: p for p in tree.subcommands[("role", "add")].params}
+    assert role["user"].type == USER and [c[1] for c in role["role"].choices] == [
+        "facilitator",
+        "leader",
+    ]
+    checkin = {p.name: p for p in tree.subcommands[("checkin", "new")].params}
+    assert (checkin["surprise"].type, checkin["surprise"].min_value) == (INTEGER, 0)
+    assert checkin["surprise"].max_value == 100
+    assert [c[1] for c in checkin["visibility"].choices] == ["group", "facilitators", "private"]
+    assert tree.subcommands[("digest", "preview")].params[0].type == BOOLEAN
+    assert tree.subcommands[("experiment", "new")].params[-1].autocomplete == "cycle"
+
+
+def test_invocations_become_the_core_grammar() -> None:
+    tree = build_tree(all_specs(), TEMPLATES)
+    cases = [
+        (
+            data("round", "start", template="dissonance", duration="3d"),
+            "round start dissonance for 3d",
+        ),
+        (data("round", "start"), "round start"),
+        (data("role", "add", user="1234", role="leader"), "role add 1234 leader"),
+        (data("digest", "preview", leader=True), "digest preview leader"),
+        (data("digest", "preview", leader=False), "digest preview"),
+        (data("digest", "schedule", cron="0 9 * * mon"), "digest schedule 0 9 * * mon"),
+        (data("help", command="round start"), "help 'round start'"),
+        (data("alarms", "list"), "alarms"),
+        (data("answer", round=4), "answer 4"),
+    ]
+    for given, text in cases:
+        found = invoked(tree, given)
+        assert found is not None and found.text == text, (given, found)
+    found = invoked(tree, data("checkin", "new", experiment=3, happened="It went", surprise=80))
+    assert found is not None
+    assert (found.text, found.fields) == ("checkin 3", {"happened": "It went", "surprise": "80"})
+    assert invoked(tree, data("nothing", "here")) is None
+
+
+def test_autocomplete_focus() -> None:
+    given = data("experiment", "show", experiment="car")
+    given["options"][0]["options"][0]["options"][0]["focused"] = True
+    assert focused(given) == (("experiment", "show"), "experiment", "car")
+
+
+def test_hash_changes_with_the_grammar_and_scope_only() -> None:
+    specs = all_specs()
+    one, two = build_tree(specs, TEMPLATES), build_tree(specs, TEMPLATES)
+    assert one.digest("1:global") == two.digest("1:global")
+    assert one.digest("1:global") != one.digest("1:42")
+
+    async def handler(inv: Any, args: Any) -> Reply:
+        return Reply.text("hi")
+
+    extra = CommandSpec(("zeta",), "zeta <thing>", "A new one.", handler, (FormField("x", "X"),))
+    three = build_tree([*specs, extra], TEMPLATES)
+    assert three.digest("1:global") != one.digest("1:global")
+    [args, x] = three.subcommands[("zeta",)].params
+    assert (args.name, args.kind, x.kind) == ("args", "raw", "field")
