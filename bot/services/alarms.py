@@ -546,7 +546,8 @@ def describe(alarm: Alarm, timezone: str) -> str:
     """One line for lists and digests: id, rule, detail, state and date."""
     when = alarm.raised_at.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%Y-%m-%d")
     rule = RULE_TITLES.get(alarm.rule, alarm.rule)
-    return f"#{alarm.id} {rule}: {alarm.detail} ({alarm.state}, raised {when})"
+    state = f"raised {when}" if alarm.state == RAISED else f"{alarm.state}; raised {when}"
+    return f"#{alarm.id} {rule}: {alarm.detail} ({state})"
 
 
 def _aware(value: datetime) -> datetime:

@@ -294,7 +294,12 @@ def _theme(
         if outside_rows
         else np.zeros_like(centre)
     )
-    top = _surface(_top_terms(centre - rest, centre, terms), [docs[i].key for i in members])
+    score = centre - rest
+    if len(members) >= 3:
+        # A label names what several texts share: a word from one text only ranks after.
+        shared_by = np.bincount(inside.indices, minlength=inside.shape[1])
+        score = np.where(shared_by >= 2, score, score - 10.0)
+    top = _surface(_top_terms(score, centre, terms), [docs[i].key for i in members])
     entries = [e for i in members for e in docs[i].entries]
     quotes = _quotes(docs, members, inside, centre, vectorizer, max_quotes)
     label = ", ".join(top) if top else "short notes"
@@ -309,7 +314,7 @@ def _top_terms(score: Any, weight: Any, terms: Any) -> list[str]:
     picked: list[str] = []
     for index in order[: LABEL_TERMS * 6]:
         if weight[index] <= 0:
-            break
+            continue
         term = str(terms[index])
         words = set(term.split())
         if any(words <= set(p.split()) or set(p.split()) <= words for p in picked):

@@ -315,4 +315,4 @@ async def test_evaluate_all_and_the_digest_list(deps: Deps, clock: Clock) -> Non
         shown = alarms.describe(listed[0], "UTC")
     assert [a.group_id for a in listed] == [g1.id]
     assert shown.startswith(f"#{listed[0].id} no recent check-in: Experiment #")
-    assert shown.endswith("(raised, raised 2026-11-23)")
+    assert shown.endswith("(raised 2026-11-23)")
