@@ -1,6 +1,6 @@
 """The Slack app manifest for `cycles slack-manifest`: paste it into api.slack.com/apps →
-Create New App → From a manifest. Socket Mode unless slack.mode is "http"; HTTP mode takes its
-request URLs from slack.public_url."""
+Create New App → From a manifest. Socket Mode, unless slack.mode is "http" (or "auto" with a
+slack.public_url set); HTTP mode takes its request URLs from slack.public_url."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ BOT_EVENTS = ("app_home_opened", "message.im")
 
 def manifest(settings: Settings) -> dict[str, Any]:
     slack = settings.slack
-    socket_mode = slack.mode != "http"
+    socket_mode = slack.mode == "socket" or (slack.mode == "auto" and not slack.public_url)
     request_url = ""
     if not socket_mode:
         if not slack.public_url.startswith("https://"):

@@ -385,10 +385,9 @@ class FakeSlack:
         return None
 
     def _owner(self, channel: str) -> str | None:
-        for user, dm in self.dm_of.items():
-            if dm == channel:
-                return user
-        return None
+        # DM channels are "D" + the user id (see conversations.open).
+        user = channel[1:] if channel.startswith("D") else ""
+        return user if self.dm_of.get(user) == channel else None
 
     def _known_channel(self, channel: str) -> bool:
         return channel in self.channels or self._owner(channel) is not None

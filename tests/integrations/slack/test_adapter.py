@@ -4,6 +4,7 @@ the Home tab, DMs as a command line, stopping, and Socket Mode."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,32 @@ def test_secret_is_never_in_the_settings_repr(fake: FakeSlack, tmp_path: Path) -
     settings = load_settings(path=None, env=slack_env(fake, tmp_path))
     assert SECRET not in repr(settings)
     assert fake.bot_token not in repr(settings)
+
+
+async def test_the_events_url_answers_slacks_challenge(bot: Bot) -> None:
+    body = json.dumps(
+        {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}
+    )
+    sent = await bot.driver.post(body, "application/json")
+    assert sent.status == 200
+    assert sent.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+
+
+async def test_stop_waits_for_work_already_acknowledged(bot: Bot) -> None:
+    gate = asyncio.Event()
+    real = bot.adapter.directory.actor
+
+    async def slow_actor(team: str, user_id: str, name: str = "") -> Any:
+        await gate.wait()
+        return await real(team, user_id, name)
+
+    bot.adapter.directory.actor = slow_actor  # type: ignore[method-assign,assignment]
+    sent = await bot.driver.slash(ADMIN, CHANNEL, "help")
+    assert sent.status == 200  # acknowledged at once; the answer is still being worked on
+    stopping = asyncio.create_task(bot.adapter.stop())
+    await asyncio.sleep(0.1)
+    assert not stopping.done()
+    gate.set()
+    await stopping
+    assert len(bot.fake.responses) == 1
+    assert "Learning Cycles commands" in str(bot.fake.responses[0]["text"])

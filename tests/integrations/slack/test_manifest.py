@@ -44,6 +44,12 @@ def test_http_mode_manifest_points_every_url_at_the_events_endpoint(tmp_path: Pa
     assert data["settings"]["interactivity"]["request_url"] == url
 
 
+def test_a_public_url_alone_means_http_mode(tmp_path: Path) -> None:
+    data = manifest(settings_with(tmp_path, CYCLES_SLACK__PUBLIC_URL="https://cycles.example"))
+    assert data["settings"]["socket_mode_enabled"] is False
+    assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+
+
 def test_http_mode_needs_a_public_url(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"slack\.public_url"):
         manifest(settings_with(tmp_path, CYCLES_SLACK__MODE="http"))
