@@ -175,8 +175,10 @@ class FakeDiscord:
 
     # --- world ---------------------------------------------------------------------------------
 
-    def add_guild(self, name: str = "Learning", members: int = 0) -> FakeGuild:
-        guild_id = self.next_id()
+    def add_guild(
+        self, name: str = "Learning", members: int = 0, guild_id: int | None = None
+    ) -> FakeGuild:
+        guild_id = guild_id or self.next_id()
         owner = self.next_id()
         guild = FakeGuild(guild_id, name, owner)
         guild.roles.append(self.role_payload(guild_id, "@everyone", MEMBER_PERMISSIONS, guild_id))

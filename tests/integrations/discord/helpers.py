@@ -28,8 +28,14 @@ def custom_ids(message: dict[str, Any]) -> list[str]:
 
 
 def is_ephemeral(fake: FakeDiscord, interaction_id: int) -> bool:
+    """Whether the last answer the person saw was visible to them only. A deferred answer
+    keeps the flags of the deferral; a follow-up carries its own."""
+    token = f"token-{interaction_id}"
     callback = fake.callbacks[interaction_id]
-    return bool(((callback.get("data") or {}).get("flags") or 0) & EPHEMERAL)
+    deferred = bool(((callback.get("data") or {}).get("flags") or 0) & EPHEMERAL)
+    if fake.followups.get(token):
+        return bool((fake.followups[token][-1].get("flags") or 0) & EPHEMERAL)
+    return deferred
 
 
 def make_facilitator(fake: FakeDiscord, guild: FakeGuild, user_id: int) -> None:
