@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from bot.commands import checkins, cycles, experiments, privacy, roles, rounds
+from bot.commands import (
+    alarms,
+    checkins,
+    cycles,
+    digests,
+    experiments,
+    groups,
+    privacy,
+    roles,
+    rounds,
+)
 from bot.commands.dispatch import Dispatcher
 from bot.commands.help import make_help
 from bot.commands.registry import CommandSpec
 from bot.services.context import Deps
 
 # Each capability module exports SPECS; the order here is the order `help` lists them.
-MODULES = (cycles, experiments, checkins, rounds, privacy, roles)
+MODULES = (cycles, experiments, checkins, rounds, digests, alarms, privacy, roles, groups)
 
 
 def all_specs() -> list[CommandSpec]:

@@ -1,0 +1,157 @@
+"""`digest preview|now|schedule|show`."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from bot.commands.registry import Args, CommandSpec, Result
+from bot.domain import Message, Reply, Role
+from bot.errors import UserError
+from bot.services import digests, groups
+from bot.services.context import Invocation
+
+USAGE = (
+    "Digests: `digest preview [leader]`, `digest now`, `digest schedule <cron>`, "
+    "`digest show [week]`."
+)
+
+
+def _message(digest_content: dict[str, object], note: str) -> Message:
+    message = Message.from_json(dict(digest_content))
+    return Message(
+        f"{note}\n\n{message.text}" if note else message.text,
+        message.sections,
+        message.buttons,
+        message.attachments,
+    )
+
+
+async def digest_preview(inv: Invocation, args: Args) -> Result:
+    words = [w.lower() for w in args.positional]
+    if words not in ([], [digests.LEADER]):
+        raise UserError("Usage: `digest preview` or `digest preview leader`.")
+    variant = digests.LEADER if words else digests.GROUP
+    async with inv.deps.db.begin() as session:
+        group = await groups.require_group(session, inv.channel)
+        week = digests.iso_week(inv.deps.clock(), group.timezone)
+        digest = await digests.build_digest(inv.deps, session, group, week, variant)
+        posted = digest.state == digests.POSTED
+        content = digest.content
+    note = (
+        f"This week's digest ({week}) was already posted; this is what went out."
+        if posted
+        else f"Preview of the {variant} digest for {week}, only you can see it. "
+        "`digest now` posts it to the group."
+    )
+    return Reply(_message(content, note), ephemeral=True)
+
+
+async def digest_now(inv: Invocation, args: Args) -> Result:
+    if args.positional:
+        raise UserError("Usage: `digest now`.")
+    async with inv.deps.db.begin() as session:
+        group = await groups.require_group(session, inv.channel)
+        week = digests.iso_week(inv.deps.clock(), group.timezone)
+        _digest, first_time = await digests.publish_week(inv.deps, session, group, week)
+        channels = len(group.channels)
+    inv.deps.notify_outbox()
+    if not first_time:
+        return Reply.text(
+            f"This week's digest ({week}) was already posted; it goes out once a week. "
+            "`digest show` shows it."
+        )
+    where = "1 channel" if channels == 1 else f"{channels} channels"
+    return Reply.text(f"Posting this week's digest ({week}) to {where}.")
+
+
+async def digest_schedule(inv: Invocation, args: Args) -> Result:
+    from bot.scheduler import cron
+
+    expression = " ".join(args.positional).strip()
+    async with inv.deps.db.begin() as session:
+        group = await groups.require_group(session, inv.channel)
+        if not expression:
+            current = group.digest_schedule or inv.deps.settings.digest.schedule
+            return Reply.text(
+                f"The digest goes out on `{current}` ({group.timezone}). "
+                "Change it with `digest schedule <minute hour day month weekday>`."
+            )
+        if len(expression.split()) != 5:
+            raise UserError(
+                f"'{expression}' is not a five-field cron expression. Use minute hour day month "
+                "weekday, e.g. `digest schedule 0 16 * * fri`."
+            )
+        try:
+            trigger = cron(expression, group.timezone)
+        except ValueError as exc:
+            reason = str(exc)[:1].lower() + str(exc)[1:]
+            raise UserError(
+                f"'{expression}' is not a valid schedule ({reason}). "
+                "Example: `digest schedule 0 16 * * fri`."
+            ) from None
+        group.digest_schedule = expression
+        timezone = group.timezone
+    upcoming = trigger.get_next_fire_time(None, inv.deps.clock())
+    when = (
+        upcoming.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%a %d %b %Y %H:%M")
+        if upcoming is not None
+        else "never"
+    )
+    return Reply.text(
+        f"The weekly digest now goes out on `{expression}` ({timezone}). Next: {when}."
+    )
+
+
+async def digest_show(inv: Invocation, args: Args) -> Result:
+    if len(args.positional) > 1:
+        raise UserError("Usage: `digest show [week]`, e.g. `digest show 2026-W48`.")
+    week = digests.parse_week(args.positional[0]) if args.positional else None
+    async with inv.deps.db.begin() as session:
+        group = await groups.require_group(session, inv.channel)
+        digest = await digests.latest_posted(session, group.id, week)
+        content = digest.content if digest is not None else None
+    if content is None:
+        return Reply.text(
+            f"No digest was posted for {week}." if week else "No digest has been posted yet."
+        )
+    return Reply(_message(content, ""), ephemeral=True)
+
+
+async def digest_help(inv: Invocation, args: Args) -> Result:
+    if args.positional:
+        raise UserError(f"Unknown digest command '{args.positional[0]}'. {USAGE}")
+    return Reply.text(USAGE)
+
+
+SPECS = (
+    CommandSpec(
+        ("digest", "preview"),
+        "digest preview [leader]",
+        "This week's digest (or its leader variant), shown only to you before it is posted.",
+        digest_preview,
+        min_role=Role.LEADER,
+    ),
+    CommandSpec(
+        ("digest", "now"),
+        "digest now",
+        "Post this week's digest to the group's channels now.",
+        digest_now,
+        min_role=Role.FACILITATOR,
+        details="It is posted once per week: running it again changes nothing.",
+    ),
+    CommandSpec(
+        ("digest", "schedule"),
+        "digest schedule <cron>",
+        "When the weekly digest goes out: five cron fields in the group's timezone.",
+        digest_schedule,
+        min_role=Role.FACILITATOR,
+        details="Example: `digest schedule 0 16 * * fri` (Fridays at 16:00).",
+    ),
+    CommandSpec(
+        ("digest", "show"),
+        "digest show [week]",
+        "The latest posted digest, or the one for a week such as 2026-W48.",
+        digest_show,
+    ),
+    CommandSpec(("digest",), "digest <command>", "The weekly digest commands.", digest_help),
+)
