@@ -147,6 +147,12 @@ class DiscordAdapter:
                 "discord: DISCORD_TOKEN was refused. Fix: copy the token again from the "
                 "Developer Portal (Bot → Reset Token)."
             ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            where = settings.api_url or "discord.com"
+            raise ConfigError(
+                f"discord: cannot reach {where} ({type(exc).__name__}). Fix: check the network"
+                " and DISCORD_API_URL."
+            ) from None
         if settings.api_url and not settings.gateway_url:
             http.gateway = await discover_gateway(http)
         application_id = client.application_id
@@ -162,14 +168,14 @@ class DiscordAdapter:
             return
         ready.cancel()
         if self._runner in done:
-            exc = self._runner.exception()
-            if isinstance(exc, discord.PrivilegedIntentsRequired):
+            failure = self._runner.exception()
+            if isinstance(failure, discord.PrivilegedIntentsRequired):
                 raise ConfigError(
                     "discord: the Server Members intent is not enabled for this bot. Fix: turn "
                     "it on (Developer Portal → Bot → Privileged Gateway Intents), or set "
                     "discord.members_intent = false."
                 )
-            raise ConfigError(f"discord: the gateway connection failed ({exc}).")
+            raise ConfigError(f"discord: the gateway connection failed ({failure}).")
         raise ConfigError(f"discord: not ready after {START_TIMEOUT:.0f}s. Fix: check the network.")
 
     async def stop(self) -> None:

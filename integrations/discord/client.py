@@ -11,6 +11,7 @@ commands, buttons and forms, which Discord delivers without any intent."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
@@ -35,6 +36,17 @@ def make_client(settings: DiscordSettings) -> discord.Client:
         "chunk_guilds_at_startup": settings.members_intent,
         "max_messages": None,  # the bot never reads messages back: keep none in memory
     }
+    # The bot never joins voice: discord.py's warnings about voice libraries are noise here.
+    quiet = logging.getLogger("discord.client")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        return _client(settings, options)
+    finally:
+        quiet.setLevel(level)
+
+
+def _client(settings: DiscordSettings, options: dict[str, Any]) -> discord.Client:
     if settings.shard_count is not None:
         ids = settings.shard_ids
         if ids is not None and any(not 0 <= i < settings.shard_count for i in ids):

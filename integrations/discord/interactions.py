@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # Answer directly when the core is this quick; otherwise defer first (Discord allows 3 s).
 ACK_SECONDS = 2.0
 SEEN_CAPACITY = 10_000
+ALREADY_ANSWERED = 40060  # Discord: "Interaction has already been acknowledged"
 FORM_EXPIRED = (
     "This form is no longer open (forms stay open 30 minutes, and not across a restart of "
     "the bot). Please run the command again."
@@ -184,6 +185,10 @@ class InteractionRouter:
         try:
             await self._route(interaction)
         except Exception as exc:
+            if isinstance(exc, discord.HTTPException) and exc.code == ALREADY_ANSWERED:
+                # Answered before (by this process or an earlier one): nothing more to say.
+                log.info("interaction %s was already answered", interaction.id)
+                return
             ref = secrets.token_hex(4)
             # Type and frames only: a message could quote what someone wrote.
             frames = "".join(traceback.format_tb(exc.__traceback__))

@@ -134,6 +134,9 @@ class FakeDiscord:
         self.identifies: list[dict[str, Any]] = []
         # Whether the application may use the Server Members intent (a portal switch).
         self.members_intent_enabled = True
+        # False: GUILD_CREATE leaves members out, as for a large server; chunks bring them.
+        self.members_in_guild_create = True
+        self.chunk_requests: list[dict[str, Any]] = []
         self.sockets: list[tuple[web.WebSocketResponse, int]] = []  # (socket, shard id)
         self._nonces: dict[tuple[int, str], dict[str, Any]] = {}
         self._seq = itertools.count(1)
@@ -565,6 +568,7 @@ class FakeDiscord:
                     entry = (ws, shard)
                     self.sockets.append(entry)
                     await self._ready(ws, shard_info, intents)
+                    await self._notify()
                 elif op == 6:
                     entry = (ws, shard)
                     self.sockets.append(entry)
@@ -594,13 +598,16 @@ class FakeDiscord:
         await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": ready})
         for guild in guilds:
             payload = guild.payload()
-            if not intents & GUILD_MEMBERS:  # without the intent Discord sends only the bot
+            # Without the intent Discord sends only the bot; a large server sends some and
+            # leaves the rest to chunk requests.
+            if not intents & GUILD_MEMBERS or not self.members_in_guild_create:
                 payload["members"] = [
                     m for m in payload["members"] if m["user"]["id"] == self.bot["id"]
                 ]
             await ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": payload})
 
     async def _chunk(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        self.chunk_requests.append(data)
         guild = self.guilds[int(data["guild_id"])]
         chunk = {
             "guild_id": str(guild.id),

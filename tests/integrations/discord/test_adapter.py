@@ -242,3 +242,15 @@ async def test_long_button_commands_survive_in_the_database(
     iid = await fake.click(cid, user, fake.dm_channels[user], message=sent)
     await fake.answered(iid)
     assert fake.answer_text(iid).startswith("No command 'very-long-command-name")
+
+
+async def test_a_large_server_is_chunked_before_the_fan_out(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    guild = fake.add_guild(members=30)
+    channel = fake.add_channel(guild, "learning")
+    fake.members_in_guild_create = False
+    app = await start_bot()
+    assert [int(r["guild_id"]) for r in fake.chunk_requests] == [guild.id]
+    members = await adapter_of(app).channel_members(here(guild, channel))
+    assert len(members) == 31  # the owner and thirty members; never the bot

@@ -3,7 +3,6 @@ fake Discord on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Any
@@ -262,11 +261,19 @@ async def test_bridged_group_digest_reaches_slack_and_discord(
     assert on_slack.message.text.splitlines()[0] == parent["content"].splitlines()[0]
 
 
-async def test_commands_register_once_per_tree(fake: FakeDiscord, start_bot: StartBot) -> None:
-    fake.add_guild()
+async def test_commands_register_once_per_tree_and_scope(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    guild = fake.add_guild()
     app = await start_bot()
-    assert len(fake.requests("PUT", "/commands")) == 1
+    [first] = fake.requests("PUT", "/commands")
+    assert first.path == f"/applications/{fake.app_id}/commands"  # global by default
+    [cycles] = first.body
+    assert cycles["name"] == "cycles" and cycles["contexts"] == [0]
     await app.stop()
-    await start_bot()
+    app = await start_bot()
     assert len(fake.requests("PUT", "/commands")) == 1  # unchanged: not registered again
-    await asyncio.sleep(0)
+    await app.stop()
+    await start_bot(CYCLES_DISCORD__GUILD_IDS=str(guild.id))  # development: one server
+    [_, second] = fake.requests("PUT", "/commands")
+    assert second.path == f"/applications/{fake.app_id}/guilds/{guild.id}/commands"
