@@ -128,18 +128,23 @@ async def _shell(app: object, *, interactive: bool) -> None:
 
 @cli.command()
 def demo(config: ConfigOption = None, db: DbOption = None) -> None:
-    """A scripted week of a learning group, ending in the weekly digest."""
-    with tempfile.TemporaryDirectory(prefix="cycles-demo-") as tmp:
-        target = db.resolve() if db else Path(tmp) / "demo.sqlite3"
-        settings = _settings(
-            config,
-            CYCLES_DATABASE_URL=f"sqlite+aiosqlite:///{target}",
-            CYCLES_DATA_DIR=str(Path(tmp) if db is None else target.parent),
-            CYCLES_DIGEST__SUMMARISER="offline",
-        )
-        from integrations.console.demo import run_demo
+    """A scripted week of a learning group, ending in the weekly digest.
 
-        _run(run_demo(settings, sys.stdout))
+    Uses a fresh database in a new temporary folder (kept, so the chart can be opened) unless
+    --db is given."""
+    folder = db.resolve().parent if db else Path(tempfile.mkdtemp(prefix="cycles-demo-"))
+    target = db.resolve() if db else folder / "demo.sqlite3"
+    settings = _settings(
+        config,
+        CYCLES_DATABASE_URL=f"sqlite+aiosqlite:///{target}",
+        CYCLES_DATA_DIR=str(folder),
+        CYCLES_DIGEST__SUMMARISER="offline",
+        # A week is short: a quiet experiment is flagged after three days instead of ten.
+        CYCLES_ALARMS__STALE_CHECKIN_DAYS="3",
+    )
+    from integrations.console.demo import run_demo
+
+    _run(run_demo(settings, sys.stdout))
 
 
 @db_cli.command("upgrade")

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.domain import Button, ChannelRef, Message, Platform, Visibility
 from bot.errors import NotFound, UserError
-from bot.services import outbox
+from bot.services import members, outbox
 from bot.services.context import Deps
 from bot.store.models import (
     Alarm,
@@ -36,7 +36,6 @@ from bot.store.models import (
     Response,
     Round,
     RoundRecipient,
-    Workspace,
 )
 
 log = logging.getLogger(__name__)
@@ -428,26 +427,11 @@ async def evaluate_all(deps: Deps) -> list[Alarm]:
 
 
 async def facilitators(session: AsyncSession, settings: Settings, group: Group) -> list[Member]:
-    """Who hears about alarms: facilitators and admins in the workspaces of the group's channels,
-    and the configured facilitator ids that exist as members."""
-    places = {(c.platform, c.workspace) for c in group.channels}
-    configured = set(settings.bot.facilitators)
-    bare_ids = {ref.split(":", 1)[-1] for ref in configured}
-    query = (
-        select(Member, Workspace)
-        .join(Workspace, Member.workspace_id == Workspace.id)
-        .where(or_(Member.role.in_(("facilitator", "admin")), Member.user_id.in_(bare_ids)))
-        .order_by(Member.id)
+    """Who hears about alarms: facilitators and admins of the group's workspaces, and the
+    configured facilitator ids."""
+    return await members.holding_role(
+        session, group, ("facilitator", "admin"), settings.bot.facilitators
     )
-    out = []
-    for member, ws in (await session.execute(query)).all():
-        by_role = member.role in ("facilitator", "admin") and (ws.platform, ws.external_id) in (
-            places
-        )
-        by_config = member.user_id in configured or f"{ws.platform}:{member.user_id}" in configured
-        if by_role or by_config:
-            out.append(member)
-    return out
 
 
 def dm_to(member: Member) -> ChannelRef:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.domain import ChannelRef, Message, Platform, Section
 from bot.errors import UserError
-from bot.services import alarms, charts, groups, outbox
+from bot.services import alarms, charts, groups, members, outbox
 from bot.services.context import Deps
 from bot.services.entries import ConnectedCycle, GroupEntry, connected_cycles, group_entries
 from bot.store.models import (
@@ -35,7 +35,6 @@ from bot.store.models import (
     Member,
     Response,
     Round,
-    Workspace,
 )
 from bot.store.upsert import insert_ignore
 from bot.summarise import Entry, Quote, Summary, Theme
@@ -735,21 +734,8 @@ async def publish(session: AsyncSession, group: Group, digest: Digest, now: date
 
 
 async def leaders(session: AsyncSession, settings: Settings, group: Group) -> list[Member]:
-    """Leaders in the workspaces of the group's channels, and configured leader ids."""
-    places = {(c.platform, c.workspace) for c in group.channels}
-    configured = set(settings.bot.leaders)
-    query = (
-        select(Member, Workspace)
-        .join(Workspace, Member.workspace_id == Workspace.id)
-        .order_by(Member.id)
-    )
-    out = []
-    for member, ws in (await session.execute(query)).all():
-        by_role = member.role == "leader" and (ws.platform, ws.external_id) in places
-        by_config = member.user_id in configured or f"{ws.platform}:{member.user_id}" in configured
-        if by_role or by_config:
-            out.append(member)
-    return out
+    """Leaders of the group's workspaces, and configured leader ids."""
+    return await members.holding_role(session, group, ("leader",), settings.bot.leaders)
 
 
 async def send_to_leaders(

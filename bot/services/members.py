@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.domain import Actor, MemberInfo, Platform, Role
 from bot.errors import NotFound, UserError
-from bot.store.models import Member, Workspace
+from bot.store.models import Group, Member, Workspace
 from bot.store.upsert import get_or_create
 
 
@@ -27,12 +27,19 @@ async def ensure_member(session: AsyncSession, actor: Actor) -> Member:
         session,
         Member,
         {"workspace_id": ws.id, "user_id": actor.user_id},
-        {"display_name": actor.display_name, "timezone": actor.timezone, "role": "member"},
+        {
+            "display_name": actor.display_name,
+            "timezone": actor.timezone,
+            "role": "member",
+            "platform_role": actor.platform_role.label,
+        },
     )
     if member.display_name != actor.display_name and actor.display_name:
         member.display_name = actor.display_name
     if actor.timezone and not member.timezone:
         member.timezone = actor.timezone
+    if member.platform_role != actor.platform_role.label:
+        member.platform_role = actor.platform_role.label
     return member
 
 
@@ -77,3 +84,33 @@ async def set_role(session: AsyncSession, member: Member, role: Role) -> None:
     if role is Role.ADMIN:
         raise UserError("Admins are set by the platform or bot.toml, not by command.")
     member.role = role.label
+
+
+async def holding_role(
+    session: AsyncSession, group: Group, roles: tuple[str, ...], configured: list[str]
+) -> list[Member]:
+    """Members who hold one of `roles` (granted or from the platform) in a workspace of the
+    group's channels, plus the configured ids (`slack:U1` or a bare id) that exist as members."""
+    places = {(c.platform, c.workspace) for c in group.channels}
+    wanted = set(configured)
+    bare_ids = {ref.split(":", 1)[-1] for ref in wanted}
+    query = (
+        select(Member, Workspace)
+        .join(Workspace, Member.workspace_id == Workspace.id)
+        .where(
+            or_(
+                Member.role.in_(roles),
+                Member.platform_role.in_(roles),
+                Member.user_id.in_(bare_ids),
+            )
+        )
+        .order_by(Member.id)
+    )
+    out = []
+    for member, ws in (await session.execute(query)).all():
+        by_role = member.role in roles or member.platform_role in roles
+        in_group = (ws.platform, ws.external_id) in places
+        by_config = member.user_id in wanted or f"{ws.platform}:{member.user_id}" in wanted
+        if (by_role and in_group) or by_config:
+            out.append(member)
+    return out

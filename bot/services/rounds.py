@@ -30,7 +30,7 @@ from bot.domain import (
     Visibility,
 )
 from bot.errors import NotFound, UserError
-from bot.services import members, outbox
+from bot.services import entries, members, outbox
 from bot.services.context import Deps
 from bot.services.templates import RoundTemplateSpec
 from bot.store.models import Delivery, Group, Member, Response, Round, RoundRecipient
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 OPEN, CLOSED = "open", "closed"
 ANSWER_LIMIT = 4000
-ANONYMOUS = "a member"
 # A second `round remind` within this long reuses the first one's keys: nobody gets it twice.
 REMIND_COOLDOWN = timedelta(hours=1)
 
@@ -504,23 +503,25 @@ async def mark_closed(session: AsyncSession, round_id: int, now: datetime) -> bo
 
 
 async def shared_entries(session: AsyncSession, round_id: int) -> list[Entry]:
-    """The answers members shared with the group, anonymous unless they chose `named`.
-    Private and facilitator-only answers never leave this function."""
+    """The answers members shared with the group, under the same stable pseudonyms as digests
+    unless they chose `named`. Private and facilitator-only answers never leave this function."""
     query = (
         select(Response, Member.display_name)
         .join(Member, Member.id == Response.member_id)
         .where(Response.round_id == round_id, Response.visibility == str(Visibility.GROUP))
         .order_by(Response.id)
     )
+    rows = (await session.execute(query)).all()
+    names = await entries.authors(session, (r.member_id for r, _ in rows))
     return [
         Entry(
             id=f"response:{r.id}",
             text=r.text,
-            author=name if r.named else ANONYMOUS,
+            author=name if r.named else names[r.member_id][0],
             surprise=r.surprise,
             created_at=r.created_at,
         )
-        for r, name in (await session.execute(query)).all()
+        for r, name in rows
     ]
 
 

@@ -36,7 +36,10 @@ class Member(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(SHORT))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16), default="member")
+    role: Mapped[str] = mapped_column(String(16), default="member")  # granted with `role add`
+    # What the platform said at the member's last command (workspace admin, Manage Server,
+    # configured roles), so scheduled work knows facilitators and leaders too.
+    platform_role: Mapped[str] = mapped_column(String(16), default="member")
     away_until: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

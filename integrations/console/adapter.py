@@ -21,6 +21,7 @@ class ConsoleAdapter:
     roster: dict[str, MemberInfo] = field(default_factory=dict)
     platform: Platform = Platform.CONSOLE
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _last_dm: Message | None = None
 
     def join(self, name: str, timezone: str | None = None) -> None:
         if name not in self.roster:
@@ -34,7 +35,12 @@ class ConsoleAdapter:
 
     async def send(self, to: ChannelRef, message: Message, *, key: str) -> str:
         where = f"DM to {to.dm_user}" if to.is_dm else f"#{to.channel}"
-        self.out.write(f"  ── {where} ──\n{render_message(message, '  │ ')}\n")
+        if to.is_dm and message == self._last_dm:
+            # A fan-out sends everyone the same prompt: show it once, then who else got it.
+            self.out.write(f"  ── {where} ── (the same message)\n")
+        else:
+            self.out.write(f"  ── {where} ──\n{render_message(message, '  │ ')}\n")
+        self._last_dm = message if to.is_dm else None
         self.out.flush()
         return f"console-{next(self._ids)}"
 

@@ -36,7 +36,7 @@ def render_message(message: Message, indent: str = "  ") -> str:
         lines.append(f"{indent}  ↳ {section.title}")
         lines.extend(_wrap(section.text, indent + "    "))
         if section.source_ids:
-            lines.append(f"{indent}    sources: {', '.join(section.source_ids)}")
+            lines.extend(_wrap(f"sources: {', '.join(section.source_ids)}", indent + "    "))
     for path in message.attachments:
         lines.append(f"{indent}  [attachment] {path}")
     for button in message.buttons:

@@ -89,7 +89,7 @@ class Shell:
     async def wait(self, duration: str) -> None:
         from bot.commands.values import parse_duration
         from bot.errors import UserError
-        from bot.services import rounds
+        from bot.services import alarms, rounds
 
         if self.clock is None:
             self.say("  `wait` moves time in the demo only.")
@@ -103,6 +103,7 @@ class Shell:
         # What the scheduler would have done in the meantime.
         await rounds.send_due_reminders(self.app.deps)
         await rounds.close_due_rounds(self.app.deps)
+        await alarms.evaluate_all(self.app.deps)
 
     async def command(self, text: str) -> None:
         result = await self.app.dispatcher.handle(self.actor(), self.channel, text)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 09:52:12.743411
+Create Date: 2026-11-26 10:20:40.247030
 """
 
 from collections.abc import Sequence
@@ -123,6 +123,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("platform_role", sa.String(length=16), nullable=False),
         sa.Column("away_until", sa.Date(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
