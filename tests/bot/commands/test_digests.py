@@ -89,7 +89,11 @@ async def test_now_publishes_once(bot: Dispatcher, deps: Deps, clock: Clock) -> 
     assert posted.ephemeral and calls
     again = await say(bot, FAY, "digest now")
     assert again.message.text.startswith("This week's digest (2026-W48) was already posted")
-    assert await deliveries(deps) == [f"digest:{group_id}:2026-W48:group:console:learning"]
+    # The channel gets the group digest; Lea, a leader on the platform, gets the leader one.
+    assert sorted(await deliveries(deps)) == [
+        f"digest:{group_id}:2026-W48:group:console:learning",
+        f"digest:{group_id}:2026-W48:leader:console:dm-u2",
+    ]
     shown = await say(bot, MEM, "digest show")
     assert shown.message.text.startswith("Weekly digest · Frontline · 2026-W48")
     assert "The family opened the door quickly." in str(shown.message.sections)
