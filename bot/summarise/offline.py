@@ -23,6 +23,7 @@ SELECTION_SAMPLE = 1500
 # Above this many distinct texts, k-means runs on an LSA projection (faster, and steadier themes).
 LSA_MIN_DOCS = 300
 LSA_COMPONENTS = 80
+LSA_FIT_SAMPLE = 4000
 # Two texts sharing less than this cosine similarity have nothing in common worth a theme.
 RELATED = 0.1
 LABEL_TERMS = 3
@@ -229,9 +230,14 @@ def _space(tfidf: Any) -> Any:
     n, features = tfidf.shape
     if n < LSA_MIN_DOCS or features <= LSA_COMPONENTS:
         return tfidf
+    import numpy as np
     from sklearn.decomposition import TruncatedSVD
 
     svd = TruncatedSVD(LSA_COMPONENTS, algorithm="randomized", n_iter=4, random_state=SEED)
+    if n > LSA_FIT_SAMPLE:  # the topic directions are learned from a sample, then applied to all
+        rows = np.sort(np.random.RandomState(SEED).permutation(n)[:LSA_FIT_SAMPLE])
+        svd.fit(tfidf[rows])
+        return normalize(svd.transform(tfidf))
     return normalize(svd.fit_transform(tfidf))
 
 
