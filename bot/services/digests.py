@@ -360,6 +360,11 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     return f"“{first[:limit].rsplit(' ', 1)[0]}…”"
 
 
+def _sentence_end(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…" else f"{text}."
+
+
 def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
@@ -429,10 +434,19 @@ def learning(summary: Summary, *, leader: bool = False) -> Section:
 
 
 def surprises(data: WeekData) -> Section:
-    ranked = sorted(
+    candidates = sorted(
         (e for e in data.entries if e.surprise is not None and e.surprise >= SURPRISING),
         key=lambda e: (-(e.surprise or 0), e.created_at, e.id),
-    )[:TOP_SURPRISES]
+    )
+    # Many voices first: one entry per person, then more from the same people if room is left.
+    seen: set[int] = set()
+    firsts = []
+    for e in candidates:
+        if e.member_id not in seen:
+            seen.add(e.member_id)
+            firsts.append(e)
+    chosen = {e.id for e in firsts}
+    ranked = (firsts + [e for e in candidates if e.id not in chosen])[:TOP_SURPRISES]
     if not ranked:
         return Section(
             "Surprises and dissonance", "Nothing shared this week was marked surprising."
@@ -445,7 +459,7 @@ def surprises(data: WeekData) -> Section:
         ids.append(item.id)
         experiment = by_id.get(item.experiment_id or -1)
         if experiment is not None:
-            line += f". It challenges {_ref(experiment)}: {experiment.hypothesis.strip()}"
+            line += f". It challenges {_ref(experiment)}: {_sentence_end(experiment.hypothesis)}"
             ids.append(f"experiment:{experiment.id}")
         elif item.round_id is not None and item.prompt_key is not None:
             prompt = data.prompts.get((item.round_id, item.prompt_key))
@@ -473,7 +487,7 @@ def assumptions(data: WeekData, *, short: bool = False) -> Section:
             learned = learned[:EXCERPT].rsplit(" ", 1)[0] + "…"
         line = f"• {_ref(e)}: hypothesis {verdict}{evidence}."
         if not short:
-            line += f" We assumed: {e.hypothesis.strip()}"
+            line += f" We assumed: {_sentence_end(e.hypothesis)}"
         if learned:
             line += f" Learned: {learned}"
         lines.append(line)

@@ -103,6 +103,15 @@ def summarise_sync(
     return tuple(themes), _questions(themes, entries)
 
 
+# Words every reflection uses (the prompts' own verbs, time, contraction stubs): they say nothing
+# about what a theme is, so they neither group texts nor label them.
+_REFLECTION = """
+    week weeks day days today yesterday tomorrow month months time times year monday tuesday
+    wednesday thursday friday saturday sunday morning afternoon evening
+    try tried trying noticed notice felt feel feeling think thought really just got get getting
+    went did doing does thing things lot bit bits maybe actually ll ve don didn doesn isn wasn
+"""
+REFLECTION_WORDS = frozenset(_REFLECTION.split())
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
@@ -126,7 +135,7 @@ class _Analyzer:
     def __init__(self) -> None:
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-        self._stop = ENGLISH_STOP_WORDS
+        self._stop = ENGLISH_STOP_WORDS | REFLECTION_WORDS
         self._stems: dict[str, str] = {}
 
     def words(self, text: str) -> list[str]:
