@@ -552,3 +552,25 @@ async def test_an_empty_week_still_makes_a_digest(deps: Deps, tmp_path: Path) ->
     )
     with pytest.raises(UserError, match="variant must be one of"):
         await build(deps, g.id, "everyone")
+
+
+async def test_surprises_hear_many_voices_first(deps: Deps) -> None:
+    async with deps.db.begin() as s:
+        g = await world.group(s)
+        ada = await world.member(s, "u1", "Ada")
+        bea = await world.member(s, "u2", "Bea")
+        e = await world.experiment(s, g, "Doorstep", started_at=MON, hypothesis="Doors open")
+        for n, surprise in enumerate((99, 98, 97)):
+            await world.checkin(
+                s, e, ada, f"Ada surprise {n}.", at=MON + timedelta(hours=n), surprise=surprise
+            )
+        await world.checkin(s, e, bea, "Bea surprise.", at=MON, surprise=70)
+        await world.checkin(s, e, bea, "Bea as expected.", at=MON, surprise=59)
+    digest = await build(deps, g.id)
+    lines = str(section(digest, "Surprises and dissonance")["text"]).split("\n")
+    assert [line.split(": ", 1)[1].split("”")[0] for line in lines] == [
+        "“Ada surprise 0.",
+        "“Bea surprise.",
+        "“Ada surprise 1.",
+    ]
+    assert lines[0].endswith(f"It challenges #{e.id} “Doorstep”: Doors open.")
