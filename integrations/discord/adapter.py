@@ -291,6 +291,10 @@ class DiscordAdapter:
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,  # type: ignore[arg-type]
             )
             thread_id = int(thread["id"])
+        except discord.Forbidden:
+            # No Create Public Threads here: the rest follows in the channel itself.
+            log.warning("discord: no permission to start threads in %s", channel_id)
+            thread_id = channel_id
         except discord.HTTPException as exc:
             if exc.code != THREAD_EXISTS:
                 raise

@@ -34,7 +34,7 @@ MAX_NAME = 32
 MAX_STRING = 6000
 
 # A bare command that is also the start of longer ones runs as this subcommand of its group.
-BARE_NAMES = {"alarms": "list", "checkin": "new", "forget-me": "ask"}
+BARE_NAMES = {"alarms": "list", "checkin": "new", "forget-me": "ask", "group": "show"}
 DEFAULT_BARE = "help"
 
 # Form fields whose values are ids that autocomplete can offer.
@@ -165,7 +165,9 @@ def positional_params(templates: Sequence[str]) -> dict[str, tuple[Param, ...]]:
     template_choices = tuple((key, key) for key in templates)
     role_choices = (("facilitator", "facilitator"), ("leader", "leader"))
     return {
-        "help": (Param("command", "A command, e.g. round start", autocomplete="command"),),
+        "help": (
+            Param("command", "A command, e.g. round start", kind="raw", autocomplete="command"),
+        ),
         "round start": (
             Param(
                 "template",
@@ -185,6 +187,7 @@ def positional_params(templates: Sequence[str]) -> dict[str, tuple[Param, ...]]:
         "checkin": (_id_param("experiment", "experiment", "experiment", required=False),),
         "checkin edit": (_id_param("checkin", "check-in"),),
         "digest preview": (Param("leader", "The leader digest instead", BOOLEAN, kind="flag"),),
+        "digest show": (Param("week", "An ISO week such as 2026-W48 (default: the latest)"),),
         "digest schedule": (
             Param("cron", "Five-field cron, e.g. 0 16 * * fri", required=True, kind="raw"),
         ),
@@ -230,8 +233,12 @@ def field_param(f: FormField) -> Param:
     )
 
 
-def _params(spec: CommandSpec, known: Mapping[str, tuple[Param, ...]]) -> tuple[Param, ...]:
+def _params(
+    spec: CommandSpec, known: Mapping[str, tuple[Param, ...]], *, bare: bool = False
+) -> tuple[Param, ...]:
     words = known.get(spec.name)
+    if words is None and bare:  # `round`, `digest`: the usage of their group, nothing to type
+        words = ()
     if words is None:
         words = (
             (Param("args", "The rest of the command, as you would type it", kind="raw"),)
@@ -262,7 +269,9 @@ def build_tree(specs: Sequence[CommandSpec], templates: Sequence[str] = ()) -> T
             names = (_name(words[0]), _name("-".join(words[1:])))
         if names in tree.subcommands:
             continue
-        tree.subcommands[names] = SubCommand(words, names, spec.summary, _params(spec, known))
+        bare = words in prefixes
+        params = _params(spec, known, bare=bare)
+        tree.subcommands[names] = SubCommand(words, names, spec.summary, params)
     return tree
 
 

@@ -535,7 +535,8 @@ class FakeDiscord:
             if callback["type"] in (6, 8, 9):  # deferred update, autocomplete, modal
                 return True
             return len(self.answers(interaction_id)) >= count and (
-                callback["type"] != 5 or f"token-{interaction_id}" in self.originals
+                callback["type"] != 5
+                or f"token-{interaction_id}" in self.originals
                 or bool(self.followups.get(f"token-{interaction_id}"))
             )
 

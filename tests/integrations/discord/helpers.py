@@ -69,9 +69,7 @@ async def answer_round(
     [button] = [cid for cid in custom_ids(dm) if "answer" in cid]
     click = await fake.click(button, user_id, dm_channel, message=dm)
     await fake.answered(click)
-    callback = fake.callbacks[click]
-    assert callback["type"] == 4, callback  # the selects come first
-    page = callback["data"]
+    page = fake.answers(click)[-1]  # the selects come first (deferred when the bot was slow)
     for cid in custom_ids(page):
         name = cid.rsplit(":s:", 1)[-1] if ":s:" in cid else None
         if name and choices and name in choices:
@@ -114,3 +112,24 @@ async def settle(app: App, within: float = 10.0) -> None:
             return
         assert loop.time() < deadline, f"{left} deliveries still busy"
         await asyncio.sleep(0.01)
+
+
+async def modal_of(
+    fake: FakeDiscord,
+    interaction_id: int,
+    user_id: int,
+    channel: int,
+    guild: FakeGuild | None = None,
+) -> dict[str, Any]:
+    """The modal an interaction opened. When the bot had to defer first (it was slow), the
+    modal sits behind an "Open the form" button: press it."""
+    await fake.answered(interaction_id)
+    callback = fake.callbacks[interaction_id]
+    if callback["type"] != 9:
+        [go] = [c for m in fake.answers(interaction_id) for c in custom_ids(m) if ":go:" in c]
+        interaction_id = await fake.click(go, user_id, channel, guild)
+        await fake.answered(interaction_id)
+        callback = fake.callbacks[interaction_id]
+    assert callback["type"] == 9, callback
+    modal: dict[str, Any] = callback["data"]
+    return modal

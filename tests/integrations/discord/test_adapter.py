@@ -254,3 +254,22 @@ async def test_a_large_server_is_chunked_before_the_fan_out(
     assert [int(r["guild_id"]) for r in fake.chunk_requests] == [guild.id]
     members = await adapter_of(app).channel_members(here(guild, channel))
     assert len(members) == 31  # the owner and thirty members; never the bot
+
+
+async def test_without_thread_permission_the_sections_follow_in_the_channel(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    guild = fake.add_guild()
+    channel = fake.add_channel(guild, "learning")
+    app = await start_bot()
+    fake.fail(
+        lambda method, path, body: path.endswith("/threads"),
+        status=403,
+        code=50013,
+        message="Missing Permissions",
+    )
+    message = Message("Digest", (Section("Momentum", "Two experiments"),))
+    await adapter_of(app).send(here(guild, channel), message, key="k:nothreads")
+    posts = fake.posts(channel)
+    assert [p["content"] for p in posts] == ["Digest", ""]
+    assert posts[1]["embeds"][0]["title"] == "Momentum"

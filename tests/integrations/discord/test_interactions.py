@@ -11,18 +11,11 @@ from tests.integrations.discord.helpers import (
     custom_ids,
     is_ephemeral,
     make_facilitator,
+    modal_of,
     run,
     settle,
 )
 from tests.support.fake_discord import FakeDiscord
-
-
-async def open_modal(fake: FakeDiscord, interaction_id: int) -> dict[str, object]:
-    await fake.answered(interaction_id)
-    callback = fake.callbacks[interaction_id]
-    assert callback["type"] == 9, callback
-    modal: dict[str, object] = callback["data"]
-    return modal
 
 
 def inputs(modal: dict[str, object], **values: str) -> dict[str, str]:
@@ -41,7 +34,7 @@ async def test_field_errors_say_which_field_and_the_form_reopens_filled(
     ada = fake.humans(guild)[1]
     app = await start_bot()
     iid = await fake.slash(guild, channel, ada, "experiment new")
-    modal = await open_modal(fake, iid)
+    modal = await modal_of(fake, iid, ada, channel, guild)
     typed = {"title": "Cardiogram first", "hypothesis": "h", "try": "t", "expect": "e"}
     sent = await fake.submit(
         str(modal["custom_id"]), inputs(modal, **typed, cycle="abc"), ada, channel, guild
@@ -52,7 +45,7 @@ async def test_field_errors_say_which_field_and_the_form_reopens_filled(
     assert is_ephemeral(fake, sent)
     [fix] = [c for m in fake.answers(sent) for c in custom_ids(m)]
     again = await fake.click(fix, ada, channel, guild)
-    reopened = await open_modal(fake, again)
+    reopened = await modal_of(fake, again, ada, channel, guild)
     defaults = {
         c["custom_id"].rsplit(":t:", 1)[-1]: c.get("value")
         for row in reopened["components"]  # type: ignore[attr-defined]
@@ -74,8 +67,10 @@ async def test_two_people_fill_forms_at_once(fake: FakeDiscord, start_bot: Start
     channel = fake.add_channel(guild, "learning")
     ada, bo = fake.humans(guild)[1:3]
     app = await start_bot()
-    first = await open_modal(fake, await fake.slash(guild, channel, ada, "experiment new"))
-    second = await open_modal(fake, await fake.slash(guild, channel, bo, "experiment new"))
+    first_id = await fake.slash(guild, channel, ada, "experiment new")
+    first = await modal_of(fake, first_id, ada, channel, guild)
+    second_id = await fake.slash(guild, channel, bo, "experiment new")
+    second = await modal_of(fake, second_id, bo, channel, guild)
     assert first["custom_id"] != second["custom_id"]
     # Bo cannot submit Ada's form; each submits their own, in the other order.
     stolen = await fake.submit(
@@ -107,7 +102,7 @@ async def test_answer_button_works_after_a_restart_and_old_forms_say_so(
     dm = fake.dms(bo)[0]
     half_open = await fake.click(custom_ids(dm)[0], bo, fake.dm_channels[bo], message=dm)
     await fake.answered(half_open)
-    page = fake.callbacks[half_open]["data"]
+    page = fake.answers(half_open)[-1]
     await app.stop()
     await start_bot()  # a new process: no memory of buttons or forms
     stale = await fake.click(custom_ids(page)[-1], bo, fake.dm_channels[bo])

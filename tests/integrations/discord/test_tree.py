@@ -88,7 +88,7 @@ def test_invocations_become_the_core_grammar() -> None:
         (data("digest", "preview", leader=True), "digest preview leader"),
         (data("digest", "preview", leader=False), "digest preview"),
         (data("digest", "schedule", cron="0 9 * * mon"), "digest schedule 0 9 * * mon"),
-        (data("help", command="round start"), "help 'round start'"),
+        (data("help", command="round start"), "help round start"),
         (data("alarms", "list"), "alarms"),
         (data("answer", round=4), "answer 4"),
     ]
