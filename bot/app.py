@@ -1,22 +1,34 @@
 """The composition root: config -> database -> services -> scheduler -> adapters.
 
-Everything long-lived is made here, once, and handed down; nothing is created at import time."""
+Everything long-lived is made here, once, and handed down; nothing is created at import time.
+
+Every replica serves commands and drains the outbox; the scheduler runs on exactly one of them
+(bot/leadership.py). `serve` is what `cycles run` runs: start, wait for SIGTERM or SIGINT, stop
+gracefully (intake first, then what is in flight)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import signal
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from bot.adapters import Adapter, AdapterRegistry
 from bot.clock import system_clock
-from bot.commands import Dispatcher, make_dispatcher
+from bot.commands import Dispatcher, all_specs
+from bot.commands.registry import CommandSpec, Result
 from bot.config import Settings
+from bot.domain import Actor, ChannelRef, Form
+from bot.errors import NotSaved
+from bot.leadership import Leadership
+from bot.metrics import MeteredSummariser, Metrics
 from bot.scheduler import Scheduler
 from bot.services.context import Deps
 from bot.services.templates import RoundTemplateSpec, load_templates
@@ -25,10 +37,47 @@ from bot.store.database import Database
 from bot.store.models import RoundTemplate
 from bot.summarise.factory import make_summariser
 
+if TYPE_CHECKING:
+    from bot.ops import OpsServer
+
 log = logging.getLogger(__name__)
 
-# The outbox is drained on demand (a use case queued something) and at least this often.
+# Kept for callers that read it; the setting is outbox.poll_seconds.
 OUTBOX_POLL_SECONDS = 5.0
+# How long a graceful stop waits for the send and the scheduled jobs under way.
+STOP_GRACE_SECONDS = 30.0
+NOT_SAVED = str(NotSaved())
+
+
+class MeteredDispatcher(Dispatcher):
+    """The dispatcher, counting what it handles and how long the core took."""
+
+    def __init__(self, deps: Deps, specs: Sequence[CommandSpec], metrics: Metrics) -> None:
+        super().__init__(deps, specs)
+        self.metrics = metrics
+
+    async def handle(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        *,
+        fields: dict[str, str] | None = None,
+        source_key: str | None = None,
+    ) -> Result:
+        started = time.perf_counter()
+        result = await super().handle(actor, channel, text, fields=fields, source_key=source_key)
+        platform = str(channel.platform)
+        self.metrics.handle_seconds.labels(platform).observe(time.perf_counter() - started)
+        if isinstance(result, Form):
+            kind = "form"
+        elif result.message.text == NOT_SAVED:
+            kind = "not_saved"
+            self.metrics.not_saved.inc()
+        else:
+            kind = "reply"
+        self.metrics.events.labels(platform, kind).inc()
+        return result
 
 
 @dataclass
@@ -38,57 +87,108 @@ class App:
     dispatcher: Dispatcher
     wake: asyncio.Event
     with_scheduler: bool = True
+    metrics: Metrics = field(default_factory=Metrics)
+    state: str = "created"  # created | running | stopping | stopped
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: Scheduler | None = None
+    _leadership: Leadership | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def adapters(self) -> AdapterRegistry:
         return self.deps.adapters
 
+    @property
+    def scheduler(self) -> Scheduler | None:
+        """The running scheduler, on the one replica that runs it."""
+        return self._scheduler
+
+    @property
+    def scheduler_role(self) -> str:
+        """leader (runs the scheduler), standby (would take over), or off."""
+        if self._leadership is None:
+            return "off"
+        return "leader" if self._leadership.leader else "standby"
+
     def add_adapter(self, adapter: Adapter) -> None:
         self.deps.adapters.add(adapter)
 
     async def start(self) -> None:
-        """Start the outbox worker, the scheduler and every adapter."""
+        """Start the outbox worker, the scheduler election and every adapter."""
+        self._stopping.clear()
         self._tasks.append(asyncio.create_task(self._outbox_worker(), name="outbox"))
-        if self.with_scheduler:
-            scheduler = Scheduler(self.deps)
-            await scheduler.start()
-            self._scheduler = scheduler
+        if self.with_scheduler and self.settings.scheduler.enabled:
+            self._leadership = Leadership(
+                self.deps.db,
+                self.settings.scheduler,
+                elected=self._elected,
+                deposed=self._deposed,
+            )
+            self._tasks.append(
+                asyncio.create_task(self._leadership.run(self._stopping), name="leadership")
+            )
         for adapter in self.adapters.all():
             await adapter.start()
+        self.state = "running"
 
     async def stop(self) -> None:
-        """Stop intake first, then finish queued deliveries, then release the database."""
+        """Stop gracefully: no new send or scheduled job starts; adapters stop taking requests
+        and finish the ones they acknowledged; the send under way completes and every claimed
+        delivery not yet sent goes back to the queue (due at once for another replica); the
+        scheduler lock is released so a standby takes over at its next try."""
+        if self.state in ("stopping", "stopped"):
+            return
+        self.state = "stopping"
+        self._stopping.set()
+        self.wake.set()
         for adapter in self.adapters.all():
             with contextlib.suppress(Exception):
                 await adapter.stop()
-        if self._scheduler is not None:
-            self._scheduler.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._tasks.clear()
         await self.deps.db.dispose()
+        self.state = "stopped"
+
+    async def _elected(self) -> None:
+        scheduler = Scheduler(self.deps, observe=self.metrics.job)
+        await scheduler.start()
+        self._scheduler = scheduler
+        self.metrics.scheduler_leader.set(1)
+
+    async def _deposed(self) -> None:
+        self.metrics.scheduler_leader.set(0)
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            await scheduler.stop(STOP_GRACE_SECONDS)
 
     async def drain_outbox(self) -> int:
-        """Send everything due now; returns how many were sent."""
+        """Send everything due now; returns how many were sent. Stops early once stopping."""
         from bot.services import outbox
 
         total = 0
-        while True:
-            result = await outbox.drain(self.deps)
+        while not self._stopping.is_set():
+            result = await outbox.drain(
+                self.deps, stopping=self._stopping.is_set, observe=self.metrics.delivery
+            )
             total += result.sent
             if result.sent + result.retried + result.failed == 0:
-                return total
+                break
+        return total
 
     async def _outbox_worker(self) -> None:
-        while True:
+        poll = self.settings.outbox.poll_seconds
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), OUTBOX_POLL_SECONDS)
+                await asyncio.wait_for(self.wake.wait(), poll)
             self.wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 await self.drain_outbox()
             except Exception:  # a failed pass is retried on the next wake or poll
@@ -96,14 +196,14 @@ class App:
 
 
 async def sync_templates(db: Database, templates: dict[str, RoundTemplateSpec]) -> None:
+    from bot.commands.values import parse_duration
+
     async with db.begin() as session:
         existing = {t.key: t for t in (await session.execute(select(RoundTemplate))).scalars()}
         for key, spec in templates.items():
             row = existing.get(key) or RoundTemplate(key=key)
             row.title, row.intro = spec.title, spec.intro
             row.prompts = [p.model_dump() for p in spec.prompts]
-            from bot.commands.values import parse_duration
-
             row.default_duration_hours = int(
                 parse_duration(spec.default_duration).total_seconds() // 3600
             )
@@ -126,16 +226,21 @@ async def build_app(
     registry = AdapterRegistry()
     for adapter in adapters:
         registry.add(adapter)
+    metrics = Metrics()
+    summariser = make_summariser(settings)
+    if settings.digest.summariser == "llm":  # the offline one makes no model calls
+        summariser = MeteredSummariser(summariser, metrics)
     deps = Deps(
         settings=settings,
         db=db,
         adapters=registry,
         templates=templates,
-        summariser=make_summariser(settings),
+        summariser=summariser,
         clock=clock,
         notify_outbox=wake.set,
     )
-    return App(settings, deps, make_dispatcher(deps), wake, with_scheduler)
+    dispatcher = MeteredDispatcher(deps, all_specs(), metrics)
+    return App(settings, deps, dispatcher, wake, with_scheduler, metrics)
 
 
 def platform_adapters(app: App) -> list[Adapter]:
@@ -151,3 +256,31 @@ def platform_adapters(app: App) -> list[Adapter]:
 
         found.append(DiscordAdapter(app))
     return found
+
+
+async def serve(app: App, *, on_ready: Callable[[OpsServer | None], None] | None = None) -> None:
+    """Run `app` until SIGTERM or SIGINT, serving /healthz and /metrics, then stop it
+    gracefully. `on_ready` hears when everything has started (with the ops server, if any)."""
+    from bot.ops import OpsServer
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    ops = OpsServer(app, app.settings.ops) if app.settings.ops.enabled else None
+    try:
+        if ops is not None:
+            await ops.start()  # first, so /healthz says "starting" while adapters connect
+        await app.start()
+        log.info("started; scheduler %s", app.scheduler_role)
+        if on_ready is not None:
+            on_ready(ops)
+        await stop.wait()
+        log.info("stopping: intake first, then what is in flight")
+    finally:
+        await app.stop()
+        if ops is not None:
+            await ops.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -58,20 +57,30 @@ def run(
     slack_http: Annotated[
         bool, typer.Option("--slack-http", help="Serve Slack over HTTP (/slack/events).")
     ] = False,
-    port: Annotated[int | None, typer.Option(help="HTTP port for Slack and /healthz.")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port for Slack's /slack/events (and its /healthz).")
+    ] = None,
+    ops_port: Annotated[
+        int | None, typer.Option(help="Port for /healthz and /metrics (ops.port).")
+    ] = None,
 ) -> None:
-    """Run every platform whose credentials are set (Slack, Discord), or the console if none is."""
+    """Run every platform whose credentials are set (Slack, Discord), or the console if none is.
+
+    SIGTERM (or Ctrl-C) stops it gracefully: no new requests are taken, what was acknowledged
+    and the send under way finish, unsent deliveries go back to the queue, then it exits."""
     overrides = {}
     if slack_http:
         overrides["CYCLES_SLACK__MODE"] = "http"
     if port is not None:
         overrides["CYCLES_SLACK__HTTP_PORT"] = str(port)
+    if ops_port is not None:
+        overrides["CYCLES_OPS__PORT"] = str(ops_port)
     settings = _settings(config, **overrides)
     _run(_serve(settings))
 
 
 async def _serve(settings: Settings) -> None:
-    from bot.app import build_app, platform_adapters
+    from bot.app import build_app, platform_adapters, serve
     from bot.logs import setup_logging
 
     setup_logging(settings.bot.log_level, settings.bot.log_format)
@@ -82,15 +91,7 @@ async def _serve(settings: Settings) -> None:
         return
     for adapter in adapters:
         app.add_adapter(adapter)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await app.start()
-    try:
-        await stop.wait()
-    finally:
-        await app.stop()
+    await serve(app)
 
 
 @cli.command()

@@ -42,6 +42,7 @@ FIXES: dict[str, str] = {
     "database_url": "use sqlite+aiosqlite:///path.db or postgresql+psycopg://user@host/db",
     "summariser": "use 'offline' or 'llm'",
     "schedule": "use a five-field cron expression such as '0 16 * * fri'",
+    "alarms_schedule": "use a five-field cron expression such as '0 8 * * *'",
 }
 
 
@@ -165,6 +166,47 @@ class DiscordSettings(Section):
         return bool(self.token.get_secret_value())
 
 
+class SchedulerSettings(Section):
+    # false: this replica never runs the scheduler (it still serves commands and sends).
+    enabled: bool = True
+    # The PostgreSQL advisory lock that elects the one replica running the scheduler.
+    # 0 derives it from the database and schema names, so two deployments never share one.
+    lock_id: int = 0
+    # How often a standby replica tries to take the scheduler over (and the holder checks it
+    # still has the lock).
+    takeover_seconds: float = Field(default=5.0, gt=0, le=300)
+    # How often rounds past their closing time are closed and reminders are queued.
+    tick_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How often changed digest and round schedules are picked up.
+    resync_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # A scheduled job missed by at most this much (a restart, a takeover) still runs once.
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    # The daily alarm evaluation, as five-field cron in bot.timezone.
+    alarms_schedule: str = "0 8 * * *"
+
+    @field_validator("alarms_schedule")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("not a five-field cron expression")
+        return value
+
+
+class OutboxSettings(Section):
+    # Every replica drains the outbox when a use case queues something, and at least this often.
+    poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    # A claimed delivery is leased for this long; if its sender dies, another replica takes it
+    # over after the lease. No send starts in the last third of a lease.
+    lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+
+
+class OpsSettings(Section):
+    # /healthz and Prometheus /metrics, served by `cycles run` on their own port.
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+
+
 class Settings(Section):
     bot: BotSettings = BotSettings()
     rounds: RoundSettings = RoundSettings()
@@ -173,6 +215,9 @@ class Settings(Section):
     alarms: AlarmSettings = AlarmSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    ops: OpsSettings = OpsSettings()
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:

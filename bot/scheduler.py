@@ -1,78 +1,298 @@
-"""The only module that knows APScheduler. Jobs have explicit ids and `replace_existing`, so a
-restart neither duplicates nor silently drops one; `coalesce` folds missed runs into one."""
+"""The only module that knows APScheduler.
+
+Jobs have explicit ids and `replace_existing`, so re-registering one never duplicates it;
+`coalesce` folds runs missed while the process was busy into one. The job store is APScheduler's
+in-memory one, private to this process: on PostgreSQL only the replica holding the scheduler lock
+(bot/leadership.py) runs a Scheduler at all.
+
+A restart or a takeover must not silently drop a run either. An in-memory store forgets when a
+cron job last fired, so on start each cron job is registered with its latest fire time within
+`scheduler.misfire_grace_seconds` as its next run: APScheduler runs it at once. Every job body is
+idempotent (a digest is unique per group and week, a scheduled round per group and slot, an
+alarm per rule and subject), so running one that already ran before the restart changes nothing.
+
+Every job receives the time it was due (`fired_at`): the cron fire time it stands for, which is
+what names a digest's week or a scheduled round's slot even when the job runs late."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import zoneinfo
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger as Trigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
 from bot.services.context import Deps
+from bot.services.schedules import EARLIEST_ZONE
 from bot.store.models import Group
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[], Awaitable[object]]
+Job = Callable[[datetime], Awaitable[object]]
+JobObserver = Callable[[str, str], None]  # (job id, "ok" | "error")
+
+GROUP_JOBS = ("digest:", "round:")
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_TICK = timedelta(microseconds=1)
+
+
+def _weekdays(field: str) -> str:
+    """Cron's numeric weekdays (0 or 7 = Sunday) as names: APScheduler 3 counts from Monday."""
+    if not any(ch.isdigit() for ch in field):
+        return field
+    days: list[int] = []
+    for part in field.split(","):
+        spec, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if spec == "*":
+            low, high = 0, 6
+        elif "-" in spec:
+            first, last = spec.split("-", 1)
+            low, high = _day_number(first), _day_number(last)
+        else:
+            low = _day_number(spec)
+            high = 6 if step_text else low
+        if step < 1 or low > high:
+            raise ValueError(f"bad day of week '{part}'")
+        days.extend(range(low, high + 1, step))
+    return ",".join(_CRON_DAYS[d % 7] for d in sorted(set(days)))
+
+
+def _day_number(text: str) -> int:
+    lowered = text.lower()
+    if lowered in _CRON_DAYS:
+        return _CRON_DAYS.index(lowered)
+    if not lowered.isdigit() or int(lowered) > 7:
+        raise ValueError(f"bad day of week '{text}'")
+    return int(lowered)  # 7 stays 7 so that ranges such as 5-7 (Friday to Sunday) work
 
 
 def cron(expression: str, timezone: str) -> CronTrigger:
-    """A five-field cron expression in `timezone`; ValueError when it does not parse."""
-    return CronTrigger.from_crontab(expression, timezone=zoneinfo.ZoneInfo(timezone))
+    """A five-field cron expression (standard weekday numbers: 0 = Sunday) in `timezone`;
+    ValueError when it does not parse."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_weekdays(weekday),
+        timezone=zoneinfo.ZoneInfo(timezone),
+    )
+
+
+def last_fire(trigger: Trigger, now: datetime, within: timedelta) -> datetime | None:
+    """The latest time `trigger` fired in (now - within, now], or None."""
+    candidate = trigger.get_next_fire_time(None, now - within + _TICK)
+    latest = None
+    while candidate is not None and candidate <= now:
+        latest = candidate
+        candidate = trigger.get_next_fire_time(candidate, candidate + _TICK)
+    return latest
+
+
+def next_after(trigger: Trigger, now: datetime) -> datetime | None:
+    """The first fire time after `now`."""
+    if isinstance(trigger, IntervalTrigger):
+        interval: timedelta = trigger.interval
+        return now + interval
+    found: datetime | None = trigger.get_next_fire_time(None, now + _TICK)
+    return found
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    next_run: datetime | None
 
 
 class Scheduler:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self._scheduler = AsyncIOScheduler(
-            timezone="UTC",
-            job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
-        )
+    """The bot's recurring work on APScheduler's AsyncIOScheduler. `deps.clock` is "now" for
+    every decision made here (production: the system clock, as APScheduler's own)."""
 
-    def add(self, job_id: str, trigger: CronTrigger | IntervalTrigger, job: Job) -> None:
+    def __init__(self, deps: Deps, *, observe: JobObserver | None = None) -> None:
+        self.deps = deps
+        self.settings = deps.settings.scheduler
+        self.grace = timedelta(seconds=self.settings.misfire_grace_seconds)
+        self._observe = observe
+        self._aps = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "misfire_grace_time": self.settings.misfire_grace_seconds,
+                "max_instances": 1,
+            },
+        )
+        self._specs: dict[str, str] = {}
+        self._triggers: dict[str, Trigger] = {}
+        self._running: set[asyncio.Task[Any]] = set()
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def add(
+        self, job_id: str, trigger: Trigger, job: Job, *, spec: str = "", catch_up: bool = False
+    ) -> None:
+        """Register (or replace) a job. With `spec`, an unchanged spec keeps the job as it is
+        (a resync does not reset its next run); with `catch_up`, a cron fire missed within the
+        grace time runs at once."""
+        if spec and self._specs.get(job_id) == spec and self._aps.get_job(job_id) is not None:
+            return
+        now = self.deps.clock()
+        first: datetime | None = None
+        if isinstance(trigger, IntervalTrigger):
+            first = now  # housekeeping runs at once on start, then every interval
+        elif catch_up:
+            first = last_fire(trigger, now, self.grace)
+        extra: dict[str, Any] = {"next_run_time": first} if first is not None else {}
+        self._aps.add_job(
+            self._wrap(job_id, job),
+            trigger,
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            **extra,
+        )
+        self._specs[job_id] = spec
+        self._triggers[job_id] = trigger
+
+    def remove(self, job_id: str) -> None:
+        if self._aps.get_job(job_id) is not None:
+            self._aps.remove_job(job_id)
+        self._specs.pop(job_id, None)
+        self._triggers.pop(job_id, None)
+
+    def _wrap(self, job_id: str, job: Job) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             try:
-                await job()
+                await job(self._fired_at(job_id))
             except Exception:  # one failing job must not stop the others
                 log.exception("scheduled job %s failed", job_id)
+                self._report(job_id, "error")
+            else:
+                self._report(job_id, "ok")
+            finally:
+                if task is not None:
+                    self._running.discard(task)
 
-        self._scheduler.add_job(run, trigger, id=job_id, replace_existing=True)
+        return run
 
-    async def start(self) -> None:
-        from bot.services import alarms, digests, outbox, rounds
+    def _fired_at(self, job_id: str) -> datetime:
+        now = self.deps.clock()
+        trigger = self._triggers.get(job_id)
+        if isinstance(trigger, CronTrigger):
+            return last_fire(trigger, now, self.grace) or now
+        return now
+
+    def _report(self, job_id: str, result: str) -> None:
+        if self._observe is not None:
+            self._observe(job_id, result)
+
+    def jobs(self) -> list[JobInfo]:
+        found = [
+            JobInfo(job.id, getattr(job, "next_run_time", None)) for job in self._aps.get_jobs()
+        ]
+        return sorted(found, key=lambda j: j.id)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, *, paused: bool = False) -> None:
+        """Register every job (catching up on cron runs missed within the grace time) and
+        start. `paused`: jobs are registered but only `run_due` runs them (a manual clock)."""
+        from bot.services import alarms, rounds
 
         deps = self.deps
-        self.add("outbox", IntervalTrigger(seconds=30), lambda: outbox.drain(deps))
-        self.add("rounds-close", IntervalTrigger(minutes=1), lambda: rounds.close_due_rounds(deps))
-        self.add(
-            "rounds-remind", IntervalTrigger(minutes=5), lambda: rounds.send_due_reminders(deps)
-        )
+        tick = IntervalTrigger(seconds=self.settings.tick_seconds)
+        self.add("rounds-close", tick, lambda _at: rounds.close_due_rounds(deps))
+        self.add("rounds-remind", tick, lambda _at: rounds.send_due_reminders(deps))
         self.add(
             "alarms",
-            cron("0 8 * * *", deps.settings.bot.timezone),
-            lambda: alarms.evaluate_all(deps),
+            cron(self.settings.alarms_schedule, deps.settings.bot.timezone),
+            lambda _at: alarms.evaluate_all(deps),
+            catch_up=True,
         )
-        await self.sync_digests(digests.publish_weekly)
-        self._scheduler.start()
+        self.add(
+            "schedules",
+            IntervalTrigger(seconds=self.settings.resync_seconds),
+            lambda _at: self.resync(),
+        )
+        await self.resync(catch_up=True)
+        self._aps.start(paused=paused)
 
-    async def sync_digests(self, publish: Callable[[Deps, int], Awaitable[object]]) -> None:
-        """One weekly-digest job per group, on its own cron in its own timezone."""
-        async with self.deps.db.begin() as session:
-            groups = list((await session.execute(select(Group))).scalars())
+    async def resync(self, *, catch_up: bool = False) -> None:
+        """One digest job per group (its cron, its timezone) and one round job per group with a
+        round schedule; changed schedules are replaced, removed ones dropped. Runs on start and
+        every `scheduler.resync_seconds`, so a schedule changed on any replica is picked up."""
+        from bot.services import schedules
+
+        deps = self.deps
+        async with deps.db.begin() as session:
+            groups = list((await session.execute(select(Group).order_by(Group.id))).scalars())
+        wanted: dict[str, tuple[Trigger, str, Job]] = {}
         for group in groups:
-            expression = group.digest_schedule or self.deps.settings.digest.schedule
-            group_id = group.id
-            self.add(
-                f"digest:{group_id}",
-                cron(expression, group.timezone),
-                functools.partial(publish, self.deps, group_id),
-            )
+            expression = group.digest_schedule or deps.settings.digest.schedule
+            try:
+                wanted[f"digest:{group.id}"] = (
+                    cron(expression, group.timezone),
+                    f"{expression}|{group.timezone}",
+                    functools.partial(schedules.publish_digest, deps, group.id),
+                )
+            except ValueError:
+                log.warning("group %s has an unusable digest schedule; skipped", group.id)
+            if group.round_schedule:
+                expression, _ = schedules.split_round_schedule(group.round_schedule)
+                try:
+                    wanted[f"round:{group.id}"] = (
+                        cron(expression, EARLIEST_ZONE),
+                        expression,
+                        functools.partial(schedules.open_scheduled_rounds, deps, group.id),
+                    )
+                except ValueError:
+                    log.warning("group %s has an unusable round schedule; skipped", group.id)
+        for job_id in [j for j in self._specs if j.startswith(GROUP_JOBS) and j not in wanted]:
+            self.remove(job_id)
+        for job_id, (trigger, spec, job) in wanted.items():
+            self.add(job_id, trigger, job, spec=spec, catch_up=catch_up)
 
-    def stop(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    async def run_due(self, now: datetime | None = None) -> list[str]:
+        """Run, once each, the jobs due at `now` (default: the deps clock), and move each to its
+        next fire time after `now`. For a paused scheduler driven by a manual clock."""
+        now = now or self.deps.clock()
+        ran: list[str] = []
+        due = [
+            job
+            for job in self._aps.get_jobs()
+            if job.next_run_time is not None and job.next_run_time <= now
+        ]
+        for job in sorted(due, key=lambda j: (j.next_run_time, j.id)):
+            await job.func()
+            ran.append(job.id)
+            if self._aps.get_job(job.id) is not None:  # a resync may have replaced it
+                job.modify(next_run_time=next_after(job.trigger, now))
+        return ran
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """No new runs; jobs under way get `grace` seconds to finish, then are cancelled."""
+        if not self._aps.running:
+            return
+        self._aps.pause()
+        running = [task for task in self._running if not task.done()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            if late:
+                log.warning("%d scheduled jobs did not finish in time; cancelled", len(late))
+        self._aps.shutdown(wait=False)

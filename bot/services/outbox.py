@@ -4,15 +4,25 @@
 twice is a no-op, so a retried use case or a restarted scheduler never sends twice.
 
 `drain` sends what is due. Rows are claimed in a short transaction (on PostgreSQL with
-`FOR UPDATE SKIP LOCKED`, so several replicas drain side by side) and leased for a minute; the
-platform call happens outside any transaction, and each outcome is recorded in its own."""
+`FOR UPDATE SKIP LOCKED`, so several replicas drain side by side) and leased (a minute by
+default, `outbox.lease_seconds`); the platform call happens outside any transaction, and each
+outcome is recorded in its own. A drain asked to stop hands back the rows it has not started.
+
+Exactly once: a sender can die after the platform took a message but before the row says so.
+Such a row comes back (its lease runs out) with `attempts` above zero, and so does a row whose
+send failed in a way that may still have posted. Before sending a row that was tried before, the
+drain asks the adapter whether the message is already there (`find_sent`, for adapters that tag
+messages with the outbox key) and records it as sent instead of posting it again."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,19 +30,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import ChannelRef, Message
 from bot.errors import DeliveryFailed, DeliveryRetry
 from bot.services.context import Deps
+from bot.store.base import utcnow
 from bot.store.models import SHORT, Delivery
 from bot.store.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-LEASE = timedelta(seconds=60)
-# No new send starts this close to the end of the lease: once it runs out another replica may
-# claim the row, and it must not find one we are still sending.
-LEASE_MARGIN = timedelta(seconds=20)
+LEASE = timedelta(seconds=60)  # the default of `outbox.lease_seconds`
+# No new send starts in the last third of the lease: once it runs out another replica may claim
+# the row, and it must not find one we are still sending.
+LEASE_MARGIN = LEASE / 3
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=15)
+
+
+@runtime_checkable
+class FindsSent(Protocol):
+    """What an adapter adds when it can tell whether a message with an outbox key was posted."""
+
+    async def find_sent(self, to: ChannelRef, key: str) -> str | None:
+        """The platform message id of the message posted under `key`, or None."""
+
+
+Observer = Callable[[str, str], None]  # (platform, outcome): sent, found, retried, failed
 
 
 @dataclass(frozen=True)
@@ -51,10 +73,13 @@ async def enqueue(
     round_id: int | None = None,
     member_id: int | None = None,
     now: datetime | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     """Queue `message` for `to` (a DM when `to.dm_user` is set). True when newly queued.
 
-    `now` (the use case's clock) stamps the row; a new row is due at once either way."""
+    `now` (the use case's clock) stamps the row; a new row is due at once either way, unless
+    `not_before` holds it back until then (a scheduled prompt at the member's local time)."""
+    stamp = now or utcnow()
     values: dict[str, Any] = {
         "key": key,
         "platform": str(to.platform),
@@ -66,9 +91,9 @@ async def enqueue(
         "attempts": 0,
         "round_id": round_id,
         "member_id": member_id,
+        "created_at": stamp,
+        "next_attempt_at": not_before if not_before is not None else stamp,
     }
-    if now is not None:
-        values |= {"created_at": now, "next_attempt_at": now}
     return await insert_ignore(session, Delivery, values, ["key"])
 
 
@@ -88,69 +113,105 @@ async def pending_count(deps: Deps) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-async def drain(deps: Deps, *, limit: int = 100) -> DrainResult:
+def lease_of(deps: Deps) -> timedelta:
+    return timedelta(seconds=deps.settings.outbox.lease_seconds)
+
+
+async def drain(
+    deps: Deps,
+    *,
+    limit: int = 100,
+    stopping: Callable[[], bool] | None = None,
+    observe: Observer | None = None,
+) -> DrainResult:
     """Send up to `limit` due deliveries through their platform's adapter.
 
-    Rows for a platform with no adapter registered stay pending until one is."""
+    Rows for a platform with no adapter registered stay pending until one is. Once `stopping()`
+    is true (a graceful stop) no further send starts and the rest go back to the queue, due at
+    once for whichever replica drains next; so does everything not yet started if the drain is
+    cancelled. The send under way when it is cancelled keeps its lease: it may have been posted.
+    `observe(platform, outcome)` hears each outcome (metrics)."""
     platforms = [str(adapter.platform) for adapter in deps.adapters.all()]
     if not platforms:
         return DrainResult()
     now = deps.clock()
+    lease = lease_of(deps)
     async with deps.db.begin() as session:
-        rows = await _claim(session, platforms, now, limit)
-    deadline = now + LEASE - LEASE_MARGIN
-    sent = retried = failed = 0
-    for index, row in enumerate(rows):
-        if deps.clock() >= deadline:
-            await _release(deps, rows[index:])
-            break
-        adapter = deps.adapters.get(row.platform)
-        if adapter is None:  # unregistered since the claim: leave it for later
-            await _release(deps, [row])
-            continue
-        if row.attempts >= MAX_ATTEMPTS:  # lost its lease too often: the send keeps dying
-            await _record(deps, row.id, state=FAILED, last_error="gave up: sending kept stopping")
-            failed += 1
-            continue
-        try:
-            message_id = await adapter.send(
-                target_of(row), Message.from_json(row.payload), key=row.key
-            )
-        except DeliveryRetry as exc:
-            gave_up = await _retry(deps, row, str(exc), exc.after)
-            failed += gave_up
-            retried += not gave_up
-        except DeliveryFailed as exc:
-            log.warning("delivery %s failed: %s", row.key, _short(str(exc)))
-            await _record(deps, row.id, state=FAILED, last_error=_short(str(exc)))
-            failed += 1
-        except Exception as exc:  # an adapter bug: retry, and log the type only (never text)
-            log.error("delivery %s raised %s", row.key, type(exc).__name__)
-            gave_up = await _retry(deps, row, type(exc).__name__, None)
-            failed += gave_up
-            retried += not gave_up
-        else:
-            await _record(
-                deps, row.id, state=SENT, platform_message_id=message_id, sent_at=deps.clock()
-            )
-            sent += 1
-    return DrainResult(sent, retried, failed)
+        rows = await _claim(session, platforms, now, limit, lease)
+    deadline = now + lease - lease / 3
+    counts = {SENT: 0, "retried": 0, FAILED: 0}
+    index = 0
+    try:
+        while index < len(rows):
+            row = rows[index]
+            if deps.clock() >= deadline or (stopping is not None and stopping()):
+                break
+            index += 1
+            outcome = await _deliver(deps, row)
+            if outcome is None:
+                continue
+            counts[SENT if outcome == "found" else outcome] += 1
+            if observe is not None:
+                observe(row.platform, outcome)
+    except BaseException:  # cancelled, or the database went away mid-drain
+        # rows[index - 1] was being sent and may have been posted: it keeps its lease.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_release(deps, rows[index:]))
+        raise
+    await _release(deps, rows[index:])
+    return DrainResult(counts[SENT], counts["retried"], counts[FAILED])
+
+
+async def _deliver(deps: Deps, row: Delivery) -> str | None:
+    """Send one claimed row; the outcome (sent, found, retried, failed), None if released."""
+    adapter = deps.adapters.get(row.platform)
+    if adapter is None:  # unregistered since the claim: leave it for later
+        await _release(deps, [row])
+        return None
+    if row.attempts >= MAX_ATTEMPTS:  # lost its lease too often: the send keeps dying
+        await _record(deps, row.id, state=FAILED, last_error="gave up: sending kept stopping")
+        return FAILED
+    to = target_of(row)
+    try:
+        found = None
+        if row.attempts > 0 and isinstance(adapter, FindsSent):
+            found = await adapter.find_sent(to, row.key)
+        if found is not None:
+            log.info("delivery %s was already posted; not sending it again", row.key)
+            await _record(deps, row.id, state=SENT, platform_message_id=found, sent_at=deps.clock())
+            return "found"
+        message_id = await adapter.send(to, Message.from_json(row.payload), key=row.key)
+    except DeliveryRetry as exc:
+        return FAILED if await _retry(deps, row, str(exc), exc.after) else "retried"
+    except DeliveryFailed as exc:
+        log.warning("delivery %s failed: %s", row.key, _short(str(exc)))
+        await _record(deps, row.id, state=FAILED, last_error=_short(str(exc)))
+        return FAILED
+    except Exception as exc:  # an adapter bug: retry, and log the type only (never text)
+        log.error("delivery %s raised %s", row.key, type(exc).__name__)
+        return FAILED if await _retry(deps, row, type(exc).__name__, None) else "retried"
+    await _record(deps, row.id, state=SENT, platform_message_id=message_id, sent_at=deps.clock())
+    return SENT
 
 
 async def _claim(
-    session: AsyncSession, platforms: list[str], now: datetime, limit: int
+    session: AsyncSession, platforms: list[str], now: datetime, limit: int, lease: timedelta
 ) -> list[Delivery]:
-    """Mark due rows as being sent (leased until now + LEASE) and return them.
+    """Mark due rows as being sent (leased until now + lease) and return them.
 
     One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED): on PostgreSQL concurrent drains
     skip each other's rows; on SQLite the statement takes the write lock before it reads."""
     due = and_(
         Delivery.platform.in_(platforms),
         or_(
-            # A row that was never tried is due at once, whatever clock stamped it.
+            # A row that was never tried is due at once, whatever clock stamped it, unless it
+            # was queued to wait (next_attempt_at after created_at: a member's local time).
             and_(
                 Delivery.state == PENDING,
-                or_(Delivery.attempts == 0, Delivery.next_attempt_at <= now),
+                or_(
+                    Delivery.next_attempt_at <= now,
+                    and_(Delivery.attempts == 0, Delivery.next_attempt_at <= Delivery.created_at),
+                ),
             ),
             # A lease that ran out: its sender stopped mid-way; that counts as an attempt.
             and_(Delivery.state == SENDING, Delivery.next_attempt_at <= now),
@@ -168,7 +229,7 @@ async def _claim(
         .where(Delivery.id.in_(candidates.scalar_subquery()), due)
         .values(
             state=SENDING,
-            next_attempt_at=now + LEASE,
+            next_attempt_at=now + lease,
             attempts=case(
                 (Delivery.state == SENDING, Delivery.attempts + 1), else_=Delivery.attempts
             ),

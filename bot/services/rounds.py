@@ -34,6 +34,7 @@ from bot.services import entries, members, outbox
 from bot.services.context import Deps
 from bot.services.templates import RoundTemplateSpec
 from bot.store.models import Delivery, Group, Member, Response, Round, RoundRecipient
+from bot.store.upsert import insert_ignore
 from bot.summarise import Entry, Summariser, Summary
 
 log = logging.getLogger(__name__)
@@ -326,6 +327,64 @@ async def start_round(
 def dm_to(round_: Round, member: Member) -> ChannelRef:
     platform = Platform(round_.platform)
     return ChannelRef(platform, round_.workspace, member.user_id, dm_user=member.user_id)
+
+
+async def start_scheduled_round(
+    session: AsyncSession,
+    *,
+    group: Group,
+    channel: ChannelRef,
+    template: RoundTemplateSpec,
+    duration: timedelta,
+    audience: Sequence[Member],
+    slot: datetime,
+    slot_key: str,
+    now: datetime,
+) -> Started | None:
+    """Open the round of one schedule slot in one channel. `slot` is a wall-clock time (naive):
+    each member's prompt waits in the outbox until it is that time in their own timezone, and
+    a member away on that day is not asked. The round stays open `duration` after the last
+    member's start. None when the slot was opened already (a repeated or concurrent run) or
+    everyone is away."""
+    await lock_group(session, group)
+    starts = {m.id: slot.replace(tzinfo=zone(m.timezone, group.timezone)) for m in audience}
+    recipients = [m for m in audience if not is_away(m, starts[m.id].date())]
+    if not recipients:
+        return None
+    latest = max(max(starts[m.id] for m in recipients), now)
+    values = {
+        "group_id": group.id,
+        "template_key": template.key,
+        "title": template.title,
+        "intro": template.intro,
+        "prompts": [{"key": p.key, "text": p.text} for p in template.prompts],
+        "platform": str(channel.platform),
+        "workspace": channel.workspace,
+        "channel": channel.channel,
+        "opened_by": None,
+        "opened_at": now,
+        "closes_at": latest + duration,
+        "state": OPEN,
+        "schedule_slot": slot_key,
+    }
+    if not await insert_ignore(session, Round, values, ["group_id", "schedule_slot"]):
+        return None
+    query = select(Round).where(Round.group_id == group.id, Round.schedule_slot == slot_key)
+    round_ = (await session.execute(query)).scalar_one()
+    for member in recipients:
+        session.add(RoundRecipient(round_id=round_.id, member_id=member.id))
+        await outbox.enqueue(
+            session,
+            key=f"round:{round_.id}:prompt:{member.id}",
+            to=dm_to(round_, member),
+            message=prompt_message(round_, tz_of(member, group)),
+            round_id=round_.id,
+            member_id=member.id,
+            now=now,
+            not_before=starts[member.id],
+        )
+    await session.flush()
+    return Started(round_, len(recipients), len(audience) - len(recipients))
 
 
 # --- answering -----------------------------------------------------------------------------

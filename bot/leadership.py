@@ -1,0 +1,139 @@
+"""Which replica runs the scheduler: the one holding a PostgreSQL advisory lock.
+
+Every replica runs `Leadership.run`. It keeps one dedicated connection (outside the pool) and
+tries `pg_try_advisory_lock` on it every `scheduler.takeover_seconds`. The winner starts its
+scheduler and pings that connection at the same pace. The lock is a session lock: when the
+holder dies, PostgreSQL ends its session and frees the lock, and a standby takes over at its
+next try. TCP keepalives on both ends make a holder that vanished without closing its socket
+(a lost machine, a cut network) count as dead within about twenty seconds, not hours.
+
+The holder gives up the scheduler as soon as a ping fails or times out: it may no longer hold
+the lock, and another replica may hold it soon. Even if two ran for a moment, every job is
+idempotent, so the overlap repeats nothing.
+
+On SQLite there is one process by definition, so it simply leads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bot.config import SchedulerSettings
+from bot.store.database import Database
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+# libpq keepalives: the holder notices a dead server; SET tcp_keepalives_*: the server notices a
+# dead holder and ends its session, which frees the lock.
+CLIENT_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "connect_timeout": 5,
+}
+SERVER_KEEPALIVES = (
+    "SET tcp_keepalives_idle = 10",
+    "SET tcp_keepalives_interval = 3",
+    "SET tcp_keepalives_count = 3",
+)
+
+
+def lock_key(database: str, schema: str) -> int:
+    """A stable signed 64-bit advisory lock key for one database and schema."""
+    digest = hashlib.blake2b(f"learning-cycles:{database}:{schema}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+class Leadership:
+    """Calls `elected` when this replica starts running the scheduler and `deposed` when it
+    stops (the lock was lost, or the replica is stopping)."""
+
+    def __init__(
+        self, db: Database, settings: SchedulerSettings, *, elected: Hook, deposed: Hook
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self._elected = elected
+        self._deposed = deposed
+        self.leader = False
+        self.key: int | None = settings.lock_id or None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lead or stand by until `stop` is set; then give the scheduler (and lock) up."""
+        if self.db.is_sqlite:
+            await self._lead_until(stop, None)
+            return
+        engine = create_async_engine(
+            self.db.url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES
+        )
+        try:
+            while not stop.is_set():
+                try:
+                    await self._session(engine, stop)
+                except (SQLAlchemyError, OSError, TimeoutError) as exc:
+                    reason = type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__
+                    log.warning("scheduler lock: database unavailable (%s); retrying", reason)
+                    await _wait(stop, self.settings.takeover_seconds)
+        finally:
+            await engine.dispose()
+
+    async def _session(self, engine: AsyncEngine, stop: asyncio.Event) -> None:
+        """One lock connection: try for the lock until won (then lead) or stopping."""
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in SERVER_KEEPALIVES:
+                await conn.exec_driver_sql(statement)
+            if self.key is None:
+                row = (
+                    await conn.execute(text("SELECT current_database(), current_schema()"))
+                ).one()
+                self.key = lock_key(str(row[0]), str(row[1]))
+            key = self.key
+            while not stop.is_set():
+                acquired = await conn.scalar(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
+                )
+                if acquired:
+                    try:
+                        await self._lead_until(stop, conn)
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(
+                                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key}),
+                                timeout=2,
+                            )
+                    return
+                await _wait(stop, self.settings.takeover_seconds)
+
+    async def _lead_until(self, stop: asyncio.Event, conn: AsyncConnection | None) -> None:
+        """Run the scheduler until `stop`, or until the lock connection stops answering."""
+        self.leader = True
+        log.info("this replica now runs the scheduler")
+        try:
+            await self._elected()
+            while not stop.is_set():
+                await _wait(stop, self.settings.takeover_seconds)
+                if conn is not None and not stop.is_set():
+                    await asyncio.wait_for(
+                        conn.execute(text("SELECT 1")), timeout=self.settings.takeover_seconds
+                    )
+        finally:
+            self.leader = False
+            log.info("this replica no longer runs the scheduler")
+            await self._deposed()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
