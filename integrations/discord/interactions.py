@@ -43,7 +43,7 @@ from integrations.discord.tree import INTEGER, Tree, focused, invoked
 log = logging.getLogger(__name__)
 
 # Answer directly when the core is this quick; otherwise defer first (Discord allows 3 s).
-ACK_SECONDS = 2.0
+ACK_SECONDS = 1.5
 SEEN_CAPACITY = 10_000
 ALREADY_ANSWERED = 40060  # Discord: "Interaction has already been acknowledged"
 FORM_EXPIRED = (
@@ -57,7 +57,7 @@ NO_MEMBERS_INTENT = (
     "seen; some people in this channel may not have been asked. An admin can turn the intent on "
     "(Developer Portal → Bot → Server Members Intent) and set discord.members_intent = true."
 )
-FAN_OUT_COMMANDS = ("round start", "round remind")
+FAN_OUT = "round start"  # the one command whose audience is the channel's member list
 NO_MENTIONS = discord.AllowedMentions.none()
 
 MemberLookup = Callable[[str, int], discord.Member | None]
@@ -267,7 +267,8 @@ class InteractionRouter:
             await responder.defer()
         result = await task
         await self._deliver(responder, actor, channel, result)
-        if not self.settings.members_intent and text.lower().startswith(FAN_OUT_COMMANDS):
+        started = isinstance(result, Reply) and not result.ephemeral
+        if started and not self.settings.members_intent and text.lower().startswith(FAN_OUT):
             await responder.text(NO_MEMBERS_INTENT)
 
     async def _deliver(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.store.models import Experiment
+from integrations.discord import interactions
 from tests.integrations.discord.conftest import StartBot
 from tests.integrations.discord.helpers import (
     answer_round,
@@ -159,3 +161,24 @@ async def test_autocomplete_offers_experiments_by_title(
     assert callback["data"]["choices"] == [{"name": "#1 Cardiogram first (running)", "value": 1}]
     show = await run(fake, guild, channel, ada, "experiment show", {"experiment": 1})
     assert fake.answer_text(show).startswith("Experiment #1 *Cardiogram first*")
+
+
+async def test_slow_work_is_deferred_then_followed_up(
+    fake: FakeDiscord, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(interactions, "ACK_SECONDS", 0.0)  # as if every command were slow
+    guild = fake.add_guild(members=2)
+    channel = fake.add_channel(guild, "learning")
+    ada = fake.humans(guild)[1]
+    await start_bot()
+    private = await run(fake, guild, channel, ada, "whoami")
+    assert fake.callbacks[private] == {"type": 5, "data": {"flags": 64}}  # thinking, privately
+    assert "your role is member" in fake.answer_text(private) and is_ephemeral(fake, private)
+    values = {"name": "Frailty", "question": "Why?", "scale": "team"}
+    public = await run(fake, guild, channel, ada, "cycle new", values)
+    assert fake.answer_text(public).startswith("Cycle #1 *Frailty*")
+    assert not is_ephemeral(fake, public)  # the private placeholder gave way to a post
+    assert fake.requests("DELETE", f"/token-{public}/messages/@original")
+    form = await fake.slash(guild, channel, ada, "experiment new")
+    modal = await modal_of(fake, form, ada, channel, guild)  # behind an "Open the form" button
+    assert modal["title"] == "New experiment"
