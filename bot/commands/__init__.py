@@ -12,6 +12,7 @@ from bot.commands import (
     privacy,
     roles,
     rounds,
+    schedules,
 )
 from bot.commands.dispatch import Dispatcher
 from bot.commands.help import make_help
@@ -19,7 +20,18 @@ from bot.commands.registry import CommandSpec
 from bot.services.context import Deps
 
 # Each capability module exports SPECS; the order here is the order `help` lists them.
-MODULES = (cycles, experiments, checkins, rounds, digests, alarms, privacy, roles, groups)
+MODULES = (
+    cycles,
+    experiments,
+    checkins,
+    rounds,
+    schedules,
+    digests,
+    alarms,
+    privacy,
+    roles,
+    groups,
+)
 
 
 def all_specs() -> list[CommandSpec]:
