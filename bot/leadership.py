@@ -7,9 +7,10 @@ holder dies, PostgreSQL ends its session and frees the lock, and a standby takes
 next try. TCP keepalives on both ends make a holder that vanished without closing its socket
 (a lost machine, a cut network) count as dead within about twenty seconds, not hours.
 
-The holder gives up the scheduler as soon as a ping fails or times out: it may no longer hold
-the lock, and another replica may hold it soon. Even if two ran for a moment, every job is
-idempotent, so the overlap repeats nothing.
+The holder gives up the scheduler as soon as a ping fails or times out (it pings every half
+interval); a new holder waits a whole interval before starting its scheduler, so the old one has
+stepped down by then. Were two ever to overlap (a holder frozen for longer than that), every job
+is idempotent: the overlap repeats nothing.
 
 On SQLite there is one process by definition, so it simply leads."""
 
@@ -117,17 +118,26 @@ class Leadership:
                 await _wait(stop, self.settings.takeover_seconds)
 
     async def _lead_until(self, stop: asyncio.Event, conn: AsyncConnection | None) -> None:
-        """Run the scheduler until `stop`, or until the lock connection stops answering."""
+        """Run the scheduler until `stop`, or until the lock connection stops answering.
+
+        A new holder first waits one takeover interval: a previous holder whose session just
+        ended pings twice as often (each ping bounded by the same half interval), so by then it
+        has noticed and stopped its scheduler, and the two never run side by side."""
+        beat = self.settings.takeover_seconds / 2
+        if conn is not None:
+            for _ in range(2):
+                await _wait(stop, beat)
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=beat)
+            if stop.is_set():
+                return
         self.leader = True
         log.info("this replica now runs the scheduler")
         try:
             await self._elected()
             while not stop.is_set():
-                await _wait(stop, self.settings.takeover_seconds)
+                await _wait(stop, beat)
                 if conn is not None and not stop.is_set():
-                    await asyncio.wait_for(
-                        conn.execute(text("SELECT 1")), timeout=self.settings.takeover_seconds
-                    )
+                    await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=beat)
         finally:
             self.leader = False
             log.info("this replica no longer runs the scheduler")

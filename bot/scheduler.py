@@ -150,19 +150,19 @@ class Scheduler:
         if spec and self._specs.get(job_id) == spec and self._aps.get_job(job_id) is not None:
             return
         now = self.deps.clock()
-        first: datetime | None = None
+        first: datetime | None
         if isinstance(trigger, IntervalTrigger):
             first = now  # housekeeping runs at once on start, then every interval
-        elif catch_up:
-            first = last_fire(trigger, now, self.grace)
-        extra: dict[str, Any] = {"next_run_time": first} if first is not None else {}
+        else:
+            missed = last_fire(trigger, now, self.grace) if catch_up else None
+            first = missed or trigger.get_next_fire_time(None, now)
         self._aps.add_job(
             self._wrap(job_id, job),
             trigger,
             id=job_id,
             name=job_id,
             replace_existing=True,
-            **extra,
+            next_run_time=first,
         )
         self._specs[job_id] = spec
         self._triggers[job_id] = trigger

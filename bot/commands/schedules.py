@@ -27,9 +27,9 @@ def _when(moment: datetime | None, timezone: str) -> str:
 
 def _next_local(expression: str, timezone: str, now: datetime) -> str:
     """When a round schedule next reaches someone in `timezone` (it is their wall-clock time)."""
-    from bot.scheduler import cron
+    from bot.scheduler import cron, next_after
 
-    return _when(cron(expression, timezone).get_next_fire_time(None, now), timezone)
+    return _when(next_after(cron(expression, timezone), now), timezone)
 
 
 def _parse_schedule(words: list[str]) -> tuple[str, str | None, str | None]:
