@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,12 @@ from integrations.slack.web import classify, error_code
 
 log = logging.getLogger(__name__)
 
-# conversations.open is Tier 3 ("50+ per minute"); opened DMs are cached, so only a first
-# message to someone pays for it.
+# conversations.open is Tier 3 ("50+ per minute"), the tightest limit of a fan-out. Opened DMs
+# are cached; on a miss the app's existing DMs are listed first (users.conversations, up to 1,000
+# a call), so after a restart only people the app never wrote to cost a conversations.open.
 OPEN_PER_MINUTE = 50
+DM_LIST_SECONDS = 600
+DM_PAGE = 1000
 
 
 @dataclass
@@ -49,6 +53,8 @@ class Sender:
         self._posts = AsyncLimiter(burst, burst / settings.send_rate_per_second)
         self._opens = AsyncLimiter(OPEN_PER_MINUTE, 60)
         self._dms: dict[str, str] = {}
+        self._listed_at: float | None = None
+        self._listing = asyncio.Lock()
         self._progress: dict[str, Progress] = {}
 
     def remember_dm(self, user_id: str, channel: str) -> None:
@@ -56,6 +62,9 @@ class Sender:
 
     async def dm_channel(self, user_id: str) -> str:
         cached = self._dms.get(user_id)
+        if cached is None:
+            await self._list_dms()
+            cached = self._dms.get(user_id)
         if cached is not None:
             return cached
         async with self._opens:
@@ -63,6 +72,30 @@ class Sender:
         channel = str(response["channel"]["id"])
         self._dms[user_id] = channel
         return channel
+
+    async def _list_dms(self) -> None:
+        """Learn the app's existing DM conversations (at most every DM_LIST_SECONDS)."""
+        async with self._listing:
+            now = time.monotonic()
+            if self._listed_at is not None and now - self._listed_at < DM_LIST_SECONDS:
+                return
+            self._listed_at = now
+            cursor = ""
+            try:
+                while True:
+                    async with self._opens:
+                        response = await self._client().users_conversations(
+                            types="im", limit=DM_PAGE, cursor=cursor or None
+                        )
+                    for channel in response.get("channels") or []:
+                        if channel.get("user") and channel.get("id"):
+                            self._dms.setdefault(str(channel["user"]), str(channel["id"]))
+                    cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
+                    if not cursor:
+                        return
+            except SlackApiError as exc:
+                # Without im:read (an older manifest) conversations.open still works, only slower.
+                log.info("listing DMs failed (%s); opening them one by one", error_code(exc))
 
     async def send(
         self,

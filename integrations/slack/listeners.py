@@ -304,8 +304,8 @@ class Interactions:
             log.error("late answer to a submission failed: %s", type(exc).__name__)
 
     async def refresh_origin(self, origin: str | None, result: Result) -> None:
-        """After a successful answer, the message the form came from shows the reply's buttons
-        (the prompt's Answer becomes Edit answers)."""
+        """After a successful answer, the DM the form came from shows the reply's buttons (the
+        prompt's Answer becomes Edit answers). Only DMs: a channel post is everyone's."""
         if not origin or not isinstance(result, Reply) or result.errors:
             return
         if not result.message.buttons:
@@ -313,7 +313,9 @@ class Interactions:
         async with self.app.deps.db.begin() as session:
             payload = await session.scalar(
                 select(Delivery.payload).where(
-                    Delivery.platform == str(Platform.SLACK), Delivery.platform_message_id == origin
+                    Delivery.platform == str(Platform.SLACK),
+                    Delivery.platform_message_id == origin,
+                    Delivery.target_kind == "dm",
                 )
             )
         if payload is None:

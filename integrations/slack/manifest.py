@@ -17,6 +17,7 @@ BOT_SCOPES = (
     "chat:write",  # DMs, digests, round summaries
     "chat:write.public",  # post in public channels the app was not invited to
     "im:write",  # conversations.open: start the DM for a prompt
+    "im:read",  # users.conversations: find existing DMs instead of opening each again
     "im:history",  # message.im: replies typed in a prompt's DM thread
     "channels:read",  # conversations.members of public channels
     "groups:read",  # ... and of private channels the app is in

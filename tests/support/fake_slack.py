@@ -31,6 +31,7 @@ METHOD_TIERS = {
     "apps.connections.open": TIER_1 * 60,
     "conversations.members": TIER_4,
     "conversations.open": TIER_3,
+    "users.conversations": TIER_3,
     "users.info": TIER_4,
     "users.list": TIER_2,
     "usergroups.users.list": TIER_2,
@@ -368,6 +369,13 @@ class FakeSlack:
             return _error("user_disabled")
         channel = self.dm_of.setdefault(user_id, f"D{user_id}")
         return {"channel": {"id": channel}}
+
+    async def _m_users_conversations(self, args: dict[str, Any], call: Call) -> dict[str, Any]:
+        if "im" not in str(args.get("types", "")):
+            return {"channels": [], "response_metadata": {"next_cursor": ""}}
+        ims = [{"id": d, "is_im": True, "user": u} for u, d in self.dm_of.items()]
+        channels, cursor = self._page(ims, args)
+        return {"channels": channels, "response_metadata": {"next_cursor": cursor}}
 
     def _check_blocks(self, blocks: Any, limit: int = 50) -> str | None:
         if isinstance(blocks, str):

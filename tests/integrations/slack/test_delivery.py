@@ -68,6 +68,21 @@ async def test_a_dm_opens_the_conversation_once(
     assert [p.text for p in fake.dms_to("U1")] == ["one", "two"]
 
 
+async def test_existing_dms_are_found_without_opening_each(
+    fake: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    for n in range(25):
+        fake.add_user(f"UE{n}", f"E{n}")
+        fake.dm_of[f"UE{n}"] = f"DUE{n}"  # the app wrote to them before a restart
+    out = sender(fake, session)
+    for n in range(25):
+        to = ChannelRef(Platform.SLACK, "T0001", f"UE{n}", dm_user=f"UE{n}")
+        assert (await out.send(to, Message("hi"), key=f"k{n}")).startswith(f"DUE{n}:")
+    await out.send(DM_U1, Message("new person"), key="k-new")
+    assert len(fake.calls_to("users.conversations")) == 1
+    assert [c.args["users"] for c in fake.calls_to("conversations.open")] == ["U1"]
+
+
 async def test_sections_go_in_the_thread_and_charts_with_them(
     fake: FakeSlack, session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
