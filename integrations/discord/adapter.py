@@ -211,8 +211,10 @@ class DiscordAdapter:
         try:
             if to.dm_user is not None:
                 channel_id = await self._dm_channel(http, to.dm_user)
-            else:
+            elif to.channel.isdigit():
                 channel_id = int(to.channel)
+            else:
+                raise DeliveryFailed(f"not a Discord channel id: {to.channel[:40]}")
             view = await self._view(to.workspace, message)
             if message.sections and not to.is_dm:
                 return await self._post_with_thread(http, channel_id, message, view, key)
