@@ -27,7 +27,8 @@ from bot.commands.registry import CommandSpec, Result
 from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Form
 from bot.errors import NotSaved
-from bot.leadership import Leadership
+from bot.leadership import Leadership, startup_lock
+from bot.logs import log_failure
 from bot.metrics import MeteredSummariser, Metrics
 from bot.scheduler import Scheduler
 from bot.services.context import Deps
@@ -88,6 +89,8 @@ class App:
     wake: asyncio.Event
     with_scheduler: bool = True
     metrics: Metrics = field(default_factory=Metrics)
+    # Jobs registered but run only by `scheduler.run_due()`: for a manual clock (tests).
+    scheduler_paused: bool = False
     state: str = "created"  # created | running | stopping | stopped
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _scheduler: Scheduler | None = None
@@ -157,7 +160,7 @@ class App:
 
     async def _elected(self) -> None:
         scheduler = Scheduler(self.deps, observe=self.metrics.job)
-        await scheduler.start()
+        await scheduler.start(paused=self.scheduler_paused)
         self._scheduler = scheduler
         self.metrics.scheduler_leader.set(1)
 
@@ -191,8 +194,8 @@ class App:
                 return
             try:
                 await self.drain_outbox()
-            except Exception:  # a failed pass is retried on the next wake or poll
-                log.exception("outbox pass failed")
+            except Exception as exc:  # a failed pass is retried on the next wake or poll
+                log_failure(log, "outbox pass failed", exc)
 
 
 async def sync_templates(db: Database, templates: dict[str, RoundTemplateSpec]) -> None:
@@ -216,12 +219,17 @@ async def build_app(
     clock: Callable[[], datetime] = system_clock,
     adapters: Iterable[Adapter] = (),
     with_scheduler: bool = True,
+    scheduler_paused: bool = False,
 ) -> App:
-    """Validate templates, migrate the database, and wire the services. Adapters come later."""
+    """Validate templates, migrate the database, and wire the services. Adapters come later.
+
+    `scheduler_paused`: the elected scheduler only runs jobs when told (`run_due`), for a
+    manual `clock`; APScheduler's own timing follows the system clock."""
     templates = load_templates(settings.bot.prompts_dir / "rounds")
     db = Database(settings.bot.resolved_database_url())
-    await migrate.upgrade(db)
-    await sync_templates(db, templates)
+    async with startup_lock(db):
+        await migrate.upgrade(db)
+        await sync_templates(db, templates)
     wake = asyncio.Event()
     registry = AdapterRegistry()
     for adapter in adapters:
@@ -240,7 +248,9 @@ async def build_app(
         notify_outbox=wake.set,
     )
     dispatcher = MeteredDispatcher(deps, all_specs(), metrics)
-    return App(settings, deps, dispatcher, wake, with_scheduler, metrics)
+    return App(
+        settings, deps, dispatcher, wake, with_scheduler, metrics, scheduler_paused=scheduler_paused
+    )
 
 
 def platform_adapters(app: App) -> list[Adapter]:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -50,10 +50,31 @@ SERVER_KEEPALIVES = (
 )
 
 
-def lock_key(database: str, schema: str) -> int:
-    """A stable signed 64-bit advisory lock key for one database and schema."""
-    digest = hashlib.blake2b(f"learning-cycles:{database}:{schema}".encode(), digest_size=8)
+def lock_key(database: str, schema: str, purpose: str = "scheduler") -> int:
+    """A stable signed 64-bit advisory lock key for one database, schema and purpose."""
+    name = f"learning-cycles:{database}:{schema}"
+    if purpose != "scheduler":
+        name += f":{purpose}"
+    digest = hashlib.blake2b(name.encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def startup_lock(db: Database) -> AsyncIterator[None]:
+    """Replicas starting together migrate the database and load templates one at a time (on
+    PostgreSQL, behind an advisory lock); the later ones find the work done."""
+    if db.is_sqlite:
+        yield
+        return
+    async with db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await conn.execute(text("SELECT current_database(), current_schema()"))).one()
+        key = lock_key(str(row[0]), str(row[1]), "startup")
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
 class Leadership:

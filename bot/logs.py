@@ -45,3 +45,12 @@ def setup_logging(level: str, fmt: str) -> None:
     # Client libraries log request bodies at DEBUG, and request bodies carry entry text.
     for noisy in ("openai", "httpx", "httpcore", "slack_bolt", "slack_sdk", "discord", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """An unexpected failure: the exception's type and where it happened, never its message.
+    Database errors quote the statement's parameters, and those can be entry text."""
+    import traceback
+
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error("%s: %s\n%s", what, type(exc).__name__, frames.rstrip())

@@ -31,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
+from bot.logs import log_failure
 from bot.services.context import Deps
 from bot.services.schedules import EARLIEST_ZONE
 from bot.store.models import Group
@@ -180,8 +181,8 @@ class Scheduler:
                 self._running.add(task)
             try:
                 await job(self._fired_at(job_id))
-            except Exception:  # one failing job must not stop the others
-                log.exception("scheduled job %s failed", job_id)
+            except Exception as exc:  # one failing job must not stop the others
+                log_failure(log, f"scheduled job {job_id} failed", exc)
                 self._report(job_id, "error")
             else:
                 self._report(job_id, "ok")

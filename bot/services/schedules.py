@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ChannelRef, MemberInfo, Platform
 from bot.errors import UserError
+from bot.logs import log_failure
 from bot.services import alarms, digests, members, rounds
 from bot.services.context import Deps
 from bot.store.models import Digest, Group, Round
@@ -64,8 +65,8 @@ async def publish_digest(deps: Deps, group_id: int, fired_at: datetime) -> Diges
     and published once; alarms are evaluated first so the digest shows current ones."""
     try:
         await alarms.evaluate(deps, group_id)
-    except Exception:
-        log.exception("alarm evaluation before the digest failed for group %s", group_id)
+    except Exception as exc:
+        log_failure(log, f"alarm evaluation before the digest failed for group {group_id}", exc)
     async with deps.db.begin() as session:
         group = await session.get(Group, group_id)
         if group is None:
