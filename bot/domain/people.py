@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
 
@@ -39,6 +39,8 @@ class ChannelRef:
     workspace: str
     channel: str
     dm_user: str | None = None
+    # The channel's human name when the platform told us ("frontline-team"); not part of identity.
+    name: str = field(default="", compare=False)
 
     @property
     def is_dm(self) -> bool:

@@ -40,13 +40,14 @@ async def require_group(session: AsyncSession, channel: ChannelRef) -> Group:
 async def ensure_group(
     session: AsyncSession, channel: ChannelRef, *, name: str, timezone: str
 ) -> Group:
-    """The channel's group; the first use in a channel creates it (no setup step)."""
+    """The channel's group; the first use in a channel creates it (no setup step), named after
+    the channel when the platform gave its name."""
     if channel.is_dm:
         raise UserError("Run this in your group's channel, not in a direct message.")
     group = await group_for_channel(session, channel)
     if group is not None:
         return group
-    group = Group(name=name, timezone=timezone)
+    group = Group(name=channel.name or name, timezone=timezone)
     session.add(group)
     await session.flush()
     inserted = await insert_ignore(

@@ -74,4 +74,6 @@ def channel_for(interaction: discord.Interaction, *, workspace: str | None = Non
     channel_id = interaction.channel_id
     if isinstance(channel, discord.Thread) and channel.parent_id is not None:
         channel_id = channel.parent_id
-    return ChannelRef(Platform.DISCORD, str(interaction.guild_id), str(channel_id or ""))
+        channel = channel.parent
+    name = str(getattr(channel, "name", "") or "")
+    return ChannelRef(Platform.DISCORD, str(interaction.guild_id), str(channel_id or ""), name=name)
