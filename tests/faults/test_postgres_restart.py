@@ -100,7 +100,6 @@ async def test_a_database_crash_never_turns_a_lost_write_into_a_saved_one(
 
     saved = {a.text for a in attempts if a.reply.startswith(SAVED)}
     refused = {a.text for a in attempts if a.reply.startswith(NOT_SAVED)}
-    print(f"saved {len(saved)}, refused {len(refused)}, refused yet stored {len(refused & stored)}")
     other = [a.reply for a in attempts if a.text not in saved | refused]
     assert other == [], other  # never silence, never a vague error: saved, or not saved
     assert saved <= stored, sorted(saved - stored)  # nothing acknowledged was lost

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +65,7 @@ class FakePlatform:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def add_channel(self, channel: str, people: list[tuple[str, str, str | None]]) -> None:
+    def add_channel(self, channel: str, people: Sequence[tuple[str, str, str | None]]) -> None:
         self.members[channel] = [{"user": u, "name": n, "tz": tz} for u, n, tz in people]
 
     def posts_to(self, target: str) -> list[Post]:

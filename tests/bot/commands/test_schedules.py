@@ -11,7 +11,7 @@ from bot.commands.dispatch import Dispatcher
 from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Reply, Role
 from bot.services import rounds as svc
 from bot.services.context import Deps
-from bot.store.models import Group, Member
+from bot.store.models import Group, Member, Round
 from tests.support.adapter import RecordingAdapter
 
 CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
@@ -115,7 +115,7 @@ async def test_away_pauses_prompts_and_reminders(deps: Deps, bot: Dispatcher) ->
     started = await say(bot, FRAN, "round start")
     assert "(1 member away, not asked)" in started
     async with deps.db.begin() as s:
-        round_ = (await s.execute(select(svc.Round))).scalar_one()
+        round_ = (await s.execute(select(Round))).scalar_one()
         assert not await svc.is_recipient(s, round_.id, (await member(deps, "U1")).id)
 
     assert "Welcome back" in await say(bot, ADA, "away off")
