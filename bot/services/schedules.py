@@ -25,7 +25,7 @@ from bot.errors import UserError
 from bot.logs import log_failure
 from bot.services import alarms, digests, members, rounds
 from bot.services.context import Deps
-from bot.store.models import Digest, Group, Round
+from bot.store.models import Digest, Group, Member, Round, RoundRecipient
 
 log = logging.getLogger(__name__)
 
@@ -150,17 +150,49 @@ async def _opened_slots(session: AsyncSession, group_id: int, keys: list[str]) -
 
 
 async def _audience(deps: Deps, channel: ChannelRef) -> list[MemberInfo] | None:
+    """The channel's members from the platform; when the platform cannot say (an outage, or a
+    Discord server on a shard another process runs), the audience of the channel's last round."""
     adapter = deps.adapters.get(channel.platform)
     if adapter is None:
         log.warning("no %s adapter here: scheduled round skipped in one channel", channel.platform)
         return None
     try:
-        return await adapter.channel_members(channel)
+        found = await adapter.channel_members(channel)
     except Exception as exc:  # the type only: never a payload
-        log.error(
-            "could not list the members of a %s channel: %s", channel.platform, type(exc).__name__
+        reason = type(exc).__name__
+        log.error("could not list the members of a %s channel: %s", channel.platform, reason)
+        found = []
+    if found:
+        return found
+    async with deps.db.begin() as session:
+        previous = await _last_audience(session, channel)
+    if previous:
+        log.info("scheduled round: using the last round's %d members", len(previous))
+    return previous
+
+
+async def _last_audience(session: AsyncSession, channel: ChannelRef) -> list[MemberInfo]:
+    last = (
+        select(Round.id)
+        .where(
+            Round.platform == str(channel.platform),
+            Round.workspace == channel.workspace,
+            Round.channel == channel.channel,
         )
-        return None
+        .order_by(Round.opened_at.desc(), Round.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(Member)
+        .join(RoundRecipient, RoundRecipient.member_id == Member.id)
+        .where(RoundRecipient.round_id == last)
+        .order_by(Member.id)
+    )
+    return [
+        MemberInfo(m.user_id, m.display_name, m.timezone)
+        for m in (await session.execute(query)).scalars()
+    ]
 
 
 # --- personal settings ---------------------------------------------------------------------

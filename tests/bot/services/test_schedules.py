@@ -183,3 +183,14 @@ def test_away_dates() -> None:
         schedules.away_until("2028-01-01", today)
     with pytest.raises(UserError, match="is not a date"):
         schedules.away_until("next tuesday", today)
+
+
+async def test_when_the_platform_cannot_list_members_the_last_rounds_audience_is_asked(
+    deps: Deps, clock: Clock, adapter: RecordingAdapter
+) -> None:
+    group_id = await scheduled_group(deps)
+    clock.now = FIRED
+    await schedules.open_scheduled_rounds(deps, group_id, FIRED - timedelta(days=7))
+    adapter.members["learning"] = []  # e.g. a Discord server another shard's process runs
+    started = await schedules.open_scheduled_rounds(deps, group_id, FIRED)
+    assert [s.recipients for s in started] == [3]
