@@ -150,6 +150,13 @@ class SlackAdapter:
         async with self._sending.hold():
             return await self.sender.send(to, message, key=key)
 
+    async def find_sent(self, to: ChannelRef, key: str) -> str | None:
+        """Whether a delivery the outbox is about to retry was posted already (see Sender)."""
+        if self._closing:
+            raise DeliveryRetry("the Slack adapter is stopping")
+        async with self._sending.hold():
+            return await self.sender.find_sent(to, key)
+
     async def channel_members(self, channel: ChannelRef) -> list[MemberInfo]:
         return await self.directory.channel_members(channel.channel)
 

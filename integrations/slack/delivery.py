@@ -3,7 +3,12 @@ in the thread; paced to stay inside Slack's limits so a 429 is the exception.
 
 A message with sections is several calls. If one after the parent fails, the parts already
 posted are remembered under the outbox key, so the outbox's retry carries on where it stopped
-instead of posting the parent again."""
+instead of posting the parent again.
+
+The first post of each message carries the outbox key as message metadata. When a process died
+between Slack taking a message and the outbox recording it, the retry asks `find_sent` first:
+it looks for that key among the conversation's latest messages (conversations.history with
+include_all_metadata) and the outbox records the message found instead of posting it again."""
 
 from __future__ import annotations
 
@@ -32,6 +37,13 @@ log = logging.getLogger(__name__)
 OPEN_PER_MINUTE = 50
 DM_LIST_SECONDS = 600
 DM_PAGE = 1000
+# conversations.history is Tier 3 as well; a lookup happens only for a retried delivery.
+HISTORY_PER_MINUTE = 50
+HISTORY_LIMIT = 100
+METADATA_EVENT = "cycles_outbox"
+# The bot may not read a conversation's history (no channels:history scope for a public
+# channel, or it left): then the lookup cannot tell, and the message is posted again.
+UNREADABLE = {"missing_scope", "not_in_channel", "channel_not_found", "not_allowed_token_type"}
 
 
 @dataclass
@@ -52,6 +64,7 @@ class Sender:
         burst = settings.send_burst
         self._posts = AsyncLimiter(burst, burst / settings.send_rate_per_second)
         self._opens = AsyncLimiter(OPEN_PER_MINUTE, 60)
+        self._history = AsyncLimiter(HISTORY_PER_MINUTE, 60)
         self._dms: dict[str, str] = {}
         self._listed_at: float | None = None
         self._listing = asyncio.Lock()
@@ -131,7 +144,8 @@ class Sender:
         while progress.done < total:
             try:
                 if progress.done < len(posts):
-                    ts = await self._post(progress.channel, posts[progress.done], progress)
+                    tag = key if progress.done == 0 else None
+                    ts = await self._post(progress.channel, posts[progress.done], progress, tag)
                     progress.parent_ts = progress.parent_ts or ts
                 else:
                     path = files[progress.done - len(posts)]
@@ -145,7 +159,10 @@ class Sender:
         assert progress.parent_ts is not None
         return message_id(progress.channel, progress.parent_ts)
 
-    async def _post(self, channel: str, post: Post, progress: Progress) -> str:
+    async def _post(
+        self, channel: str, post: Post, progress: Progress, key: str | None = None
+    ) -> str:
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}} if key else None
         async with self._posts:
             response = await self._client().chat_postMessage(
                 channel=channel,
@@ -154,8 +171,33 @@ class Sender:
                 thread_ts=progress.parent_ts,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=metadata,
             )
         return str(response["ts"])
+
+    async def find_sent(self, to: ChannelRef, key: str) -> str | None:
+        """The message posted under outbox `key` ("channel:ts"), if Slack has it."""
+        if key in self._progress:
+            return None  # part of it went out from this process: `send` carries on from there
+        try:
+            channel = await self.dm_channel(to.dm_user) if to.dm_user else to.channel
+            async with self._history:
+                response = await self._client().conversations_history(
+                    channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
+                )
+        except SlackApiError as exc:
+            if error_code(exc) in UNREADABLE:
+                log.info("cannot look for delivery %s (%s); sending it", key, error_code(exc))
+                return None
+            raise classify(exc) from None
+        except Exception as exc:
+            raise classify(exc) from None
+        for found in response.get("messages") or []:
+            metadata = found.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == key:
+                return message_id(channel, str(found["ts"]))
+        return None
 
     async def _upload(self, channel: str, path: Path, progress: Progress) -> None:
         if not await asyncio.to_thread(path.is_file):

@@ -85,6 +85,7 @@ class Posted:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     user: str | None = None  # set for ephemeral posts
+    metadata: dict[str, Any] | None = None  # chat.postMessage `metadata`
 
     def buttons(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -141,6 +142,7 @@ class FakeSlack:
         self.fail_dms: dict[str, str] = {}  # user -> permanent error code for their DM
         self.hold_dms_after: int | None = None  # hold DM posts after this many went through
         self.outage: dict[str, int] = {}  # method -> HTTP 500s still to give
+        self.unreadable: set[str] = set()  # channels whose history needs a missing scope
         self.held = 0
         self.post_released = False
         self._release = asyncio.Event()
@@ -431,8 +433,32 @@ class FakeSlack:
         blocks = args.get("blocks") or []
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
-        self.posts.append(Posted(channel, ts, str(args.get("text", "")), blocks, thread_ts))
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        text = str(args.get("text", ""))
+        self.posts.append(Posted(channel, ts, text, blocks, thread_ts, metadata=metadata))
         return ts
+
+    async def _m_conversations_history(self, args: dict[str, Any], call: Call) -> Any:
+        """Newest first; metadata only with include_all_metadata, as Slack does."""
+        channel = str(args.get("channel", ""))
+        if not self._known_channel(channel):
+            return _error("channel_not_found")
+        if channel in self.unreadable:
+            return _error("missing_scope")
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [p for p in self.posts if p.channel == channel and p.user is None][::-1]
+        messages = []
+        for post in found[:limit]:
+            message: dict[str, Any] = {"type": "message", "ts": post.ts, "text": post.text}
+            if post.thread_ts:
+                message["thread_ts"] = post.thread_ts
+            if with_metadata and post.metadata:
+                message["metadata"] = post.metadata
+            messages.append(message)
+        return {"messages": messages, "has_more": len(found) > limit}
 
     async def _m_chat_postEphemeral(self, args: dict[str, Any], call: Call) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
