@@ -4,6 +4,7 @@ in Socket Mode (an app token, no public URL) or HTTP mode (a signed /slack/event
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
@@ -175,7 +176,9 @@ class SlackAdapter:
             # While stopping, nothing new is taken: no ack, so Slack delivers it again later.
             if not self._accepting:
                 return BoltResponse(status=503, body="stopping")
-            await next()
+            started = time.perf_counter()
+            await next()  # returns once the listener acknowledged (its slow work runs on)
+            self.app.metrics.observe_ack("slack", time.perf_counter() - started)
             return resp
 
         bolt.middleware(gate)
