@@ -225,3 +225,135 @@ async def test_concurrent_drains_never_send_a_row_twice(deps: Deps) -> None:
     assert total == 40
     assert sorted(keys) == sorted(set(keys))
     assert len(keys) == 40
+
+
+async def test_a_row_queued_to_wait_is_sent_only_from_its_time(
+    deps: Deps, adapter: RecordingAdapter, clock: Clock
+) -> None:
+    at = clock() + timedelta(hours=5)
+    async with deps.db.begin() as s:
+        await outbox.enqueue(
+            s, key="later", to=dm("U1"), message=Message("hi"), now=clock(), not_before=at
+        )
+        await outbox.enqueue(s, key="now", to=dm("U2"), message=Message("hi"), now=clock())
+    assert (await outbox.drain(deps)).sent == 1
+    clock.advance(hours=5, seconds=-1)
+    assert (await outbox.drain(deps)).sent == 0
+    clock.advance(seconds=1)
+    assert (await outbox.drain(deps)).sent == 1
+    assert [s.key for s in adapter.sent] == ["now", "later"]
+
+
+async def test_a_stopping_drain_hands_back_what_it_has_not_started(
+    deps: Deps, adapter: RecordingAdapter, clock: Clock
+) -> None:
+    for n in range(4):
+        await queue(deps, f"k:{n}", f"U{n}")
+    stop_after_one = lambda: len(adapter.sent) >= 1  # noqa: E731
+    result = await outbox.drain(deps, stopping=stop_after_one)
+    assert result.sent == 1
+    states = {k: (r.state, r.attempts) for k, r in (await rows(deps)).items()}
+    assert states == {"k:0": ("sent", 0), **{f"k:{n}": ("pending", 0) for n in (1, 2, 3)}}
+    assert (await outbox.drain(deps)).sent == 3  # due at once, no lease to wait out
+
+
+class Hanging(RecordingAdapter):
+    started: asyncio.Event | None = None
+
+    async def send(self, to: ChannelRef, message: Message, *, key: str) -> str:
+        assert self.started is not None
+        self.started.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("not reached")
+
+
+async def test_a_cancelled_drain_keeps_the_lease_only_on_the_send_under_way(
+    deps: Deps, clock: Clock
+) -> None:
+    hanging = Hanging()
+    hanging.started = asyncio.Event()
+    deps.adapters.add(hanging)
+    for n in range(3):
+        await queue(deps, f"k:{n}", f"U{n}")
+    task = asyncio.create_task(outbox.drain(deps))
+    await hanging.started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    states = {k: r.state for k, r in (await rows(deps)).items()}
+    # The first may have been posted: it waits for its lease. The others were never tried.
+    assert states == {"k:0": "sending", "k:1": "pending", "k:2": "pending"}
+
+
+class Remembers(RecordingAdapter):
+    """A platform that can say whether it has a message with an outbox key."""
+
+    lookups: list[str] | None = None
+    broken: bool = False
+
+    async def find_sent(self, to: ChannelRef, key: str) -> str | None:
+        assert self.lookups is not None
+        self.lookups.append(key)
+        if self.broken:
+            raise DeliveryRetry("lookup failed")
+        return next((f"m{n}" for n, s in enumerate(self.sent, 1) if s.key == key), None)
+
+
+async def test_a_row_tried_before_is_looked_up_before_it_is_sent_again(
+    deps: Deps, clock: Clock
+) -> None:
+    platform = Remembers()
+    platform.lookups = []
+    deps.adapters.add(platform)
+    await queue(deps, "posted", "U1")
+    await queue(deps, "lost", "U2")
+    await queue(deps, "fresh", "U3")
+    await outbox.drain(deps)
+    assert platform.lookups == []  # never tried: no lookup
+    async with deps.db.begin() as s:  # "posted" went out but its sender died before saying so
+        await s.execute(
+            update(Delivery)
+            .where(Delivery.key.in_(["posted", "lost"]))
+            .values(state="sending", next_attempt_at=clock(), platform_message_id=None)
+        )
+        platform.sent = [m for m in platform.sent if m.key != "lost"]  # "lost" never arrived
+    seen: list[tuple[str, str]] = []
+    result = await outbox.drain(deps, observe=lambda p, outcome: seen.append((p, outcome)))
+    assert result.sent == 2
+    assert sorted(platform.lookups) == ["lost", "posted"]
+    assert sorted(seen) == [("console", "found"), ("console", "sent")]
+    assert [s.key for s in platform.sent].count("posted") == 1
+    assert [s.key for s in platform.sent].count("lost") == 1
+    assert (await rows(deps))["posted"].platform_message_id == "m1"
+
+
+async def test_a_failed_lookup_is_retried_later_not_sent_blind(deps: Deps, clock: Clock) -> None:
+    platform = Remembers()
+    platform.lookups = []
+    platform.broken = True
+    deps.adapters.add(platform)
+    await queue(deps, "k", "U1")
+    async with deps.db.begin() as s:
+        await s.execute(update(Delivery).values(state="sending", next_attempt_at=clock()))
+    assert (await outbox.drain(deps)).retried == 1
+    assert platform.sent == []
+    row = (await rows(deps))["k"]
+    assert (row.state, row.last_error) == ("pending", "lookup failed")
+
+
+async def test_the_lease_follows_the_setting(deps: Deps, clock: Clock) -> None:
+    from bot.config import OutboxSettings
+
+    deps.settings = deps.settings.model_copy(update={"outbox": OutboxSettings(lease_seconds=6)})
+    assert outbox.lease_of(deps) == timedelta(seconds=6)
+    hanging = Hanging()
+    hanging.started = asyncio.Event()
+    deps.adapters.add(hanging)
+    await queue(deps, "k", "U1")
+    task = asyncio.create_task(outbox.drain(deps))
+    await hanging.started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    row = (await rows(deps))["k"]
+    assert (row.state, row.next_attempt_at) == ("sending", clock() + timedelta(seconds=6))
