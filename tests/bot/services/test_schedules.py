@@ -194,3 +194,18 @@ async def test_when_the_platform_cannot_list_members_the_last_rounds_audience_is
     adapter.members["learning"] = []  # e.g. a Discord server another shard's process runs
     started = await schedules.open_scheduled_rounds(deps, group_id, FIRED)
     assert [s.recipients for s in started] == [3]
+
+
+async def test_a_digest_race_ends_in_one_digest_and_one_post(
+    deps: Deps, clock: Clock, adapter: RecordingAdapter
+) -> None:
+    async with deps.db.begin() as s:
+        group = await groups.ensure_group(s, CHANNEL, name="learning", timezone="UTC")
+        group_id = group.id
+    clock.now = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    await asyncio.gather(*(schedules.publish_digest(deps, group_id, clock()) for _ in range(3)))
+    await drain(deps)
+    async with deps.db.begin() as s:
+        count = await s.scalar(select(func.count()).select_from(Digest))
+    assert count == 2  # the group digest and the leader digest, once each
+    assert len(adapter.sent) == 1
