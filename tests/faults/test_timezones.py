@@ -32,7 +32,7 @@ NINE_AM = {
 QUIET = 0.8  # long enough for the process to act on a new time (it looks every 0.1-0.2 s)
 
 
-class TestClock:
+class MovedClock:
     """The clock file the bot reads, and the label the fake platform stamps posts with."""
 
     def __init__(self, path: Path, platform: FakePlatform) -> None:
@@ -59,7 +59,7 @@ async def test_a_scheduled_round_reaches_everyone_at_nine_their_time(
     pg_url: str, sql: Engine, platform: FakePlatform, bots: MakeBot, tmp_path: Path
 ) -> None:
     platform.add_channel("learning", PEOPLE)
-    clock = TestClock(tmp_path / "clock", platform)
+    clock = MovedClock(tmp_path / "clock", platform)
     clock.set(START)
     bot: BotProcess = await bots("bot", pg_url, clock_file=clock.path).start().ready()
 
