@@ -3,6 +3,7 @@ in Socket Mode (an app token, no public URL) or HTTP mode (a signed /slack/event
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["socket", "http"]
 
+SOCKET_CONNECT_SECONDS = 30.0
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired"}
 
 
@@ -101,6 +103,13 @@ class SlackAdapter:
     async def start(self) -> None:
         """Check the token, then listen (Socket Mode connected, or the HTTP port bound)."""
         self._stopped = self._closing = False
+        try:
+            await self._listen()
+        except BaseException:
+            await self._close_session()
+            raise
+
+    async def _listen(self) -> None:
         await self._check_token()
         bolt = self._bolt()
         if self.mode == "socket":
@@ -112,7 +121,15 @@ class SlackAdapter:
             )
             handler.client.wss_uri = await self._socket_url()
             self._accepting = True
-            await handler.connect_async()  # type: ignore[no-untyped-call]
+            try:
+                # The client retries a failed connection forever; at start, fail plainly instead.
+                await asyncio.wait_for(handler.connect_async(), SOCKET_CONNECT_SECONDS)  # type: ignore[no-untyped-call]
+            except TimeoutError:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+                raise ConfigError(
+                    "slack: the Socket Mode connection did not open within "
+                    f"{SOCKET_CONNECT_SECONDS:.0f}s. Fix: check the network (wss:// to Slack)."
+                ) from None
             self.socket = handler
             log.info("slack: connected in Socket Mode (team %s)", self.team_id)
         else:
@@ -141,6 +158,9 @@ class SlackAdapter:
             await self.http.close()
             self.http = None
         self._stopped = True
+        await self._close_session()
+
+    async def _close_session(self) -> None:
         if self._session is not None:
             await self._session.close()
         self._session, self._clients = None, None

@@ -12,10 +12,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.app import build_app
 from bot.config import load_settings
 from bot.errors import ConfigError
 from integrations.slack.adapter import SlackAdapter, resolve_mode
-from tests.integrations.slack.conftest import ADMIN, CHANNEL, SECRET, Bot, slack_env, start_bot
+from tests.integrations.slack.conftest import ADMIN, CHANNEL, SECRET, Bot, slack_env
 from tests.support.fake_slack import FakeSlack
 
 EXPERIMENT = (
@@ -44,8 +45,13 @@ async def test_a_refused_token_stops_the_start_with_one_line(
     fake: FakeSlack, tmp_path: Path
 ) -> None:
     env = {**slack_env(fake, tmp_path), "SLACK_BOT_TOKEN": "xoxb-wrong-secret-value"}
-    with pytest.raises(ConfigError) as caught:
-        await start_bot(load_settings(path=None, env=env), fake)
+    app = await build_app(load_settings(path=None, env=env), with_scheduler=False)
+    app.add_adapter(SlackAdapter(app))
+    try:
+        with pytest.raises(ConfigError) as caught:
+            await app.start()
+    finally:
+        await app.stop()
     message = str(caught.value)
     assert "SLACK_BOT_TOKEN was refused (invalid_auth)" in message
     assert "xoxb-wrong" not in message
@@ -182,8 +188,6 @@ async def test_socket_mode_acknowledges_and_answers(fake: FakeSlack, tmp_path: P
     env = {**slack_env(fake, tmp_path), "SLACK_APP_TOKEN": fake.app_token}
     env["CYCLES_SLACK__MODE"] = "socket"
     settings = load_settings(path=None, env=env)
-    from bot.app import build_app
-
     app = await build_app(settings, with_scheduler=False)
     adapter = SlackAdapter(app)
     app.add_adapter(adapter)
