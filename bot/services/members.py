@@ -15,25 +15,45 @@ from bot.store.upsert import get_or_create
 async def ensure_workspace(
     session: AsyncSession, platform: Platform, external_id: str
 ) -> Workspace:
+    query = select(Workspace).where(
+        Workspace.platform == str(platform), Workspace.external_id == external_id
+    )
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is not None:  # the common case reads only: no write lock on SQLite
+        return found
     return await get_or_create(
         session, Workspace, {"platform": str(platform), "external_id": external_id}, {"name": ""}
     )
 
 
 async def ensure_member(session: AsyncSession, actor: Actor) -> Member:
-    """The member behind `actor`, created on first sight; the display name follows the platform."""
-    ws = await ensure_workspace(session, actor.platform, actor.workspace)
-    member = await get_or_create(
-        session,
-        Member,
-        {"workspace_id": ws.id, "user_id": actor.user_id},
-        {
-            "display_name": actor.display_name,
-            "timezone": actor.timezone,
-            "role": "member",
-            "platform_role": actor.platform_role.label,
-        },
+    """The member behind `actor`, created on first sight; the display name follows the platform.
+
+    Every command starts here, so a known member costs one read and no write (on SQLite an
+    insert-if-absent takes the database's write lock even when it inserts nothing)."""
+    query = (
+        select(Member)
+        .join(Workspace, Member.workspace_id == Workspace.id)
+        .where(
+            Workspace.platform == str(actor.platform),
+            Workspace.external_id == actor.workspace,
+            Member.user_id == actor.user_id,
+        )
     )
+    member = (await session.execute(query)).scalar_one_or_none()
+    if member is None:
+        ws = await ensure_workspace(session, actor.platform, actor.workspace)
+        member = await get_or_create(
+            session,
+            Member,
+            {"workspace_id": ws.id, "user_id": actor.user_id},
+            {
+                "display_name": actor.display_name,
+                "timezone": actor.timezone,
+                "role": "member",
+                "platform_role": actor.platform_role.label,
+            },
+        )
     if member.display_name != actor.display_name and actor.display_name:
         member.display_name = actor.display_name
     if actor.timezone and not member.timezone:

@@ -1,0 +1,232 @@
+"""1. Slash-command acknowledgement through Slack HTTP mode.
+
+Signed /cycles requests from `concurrency` clients over loopback, against the bot (composition
+root + SlackAdapter in HTTP mode, pointed at a FakeSlack) and against a bare slack-bolt AsyncApp
+that only acknowledges, each in its own process, alternating, in the same run. The command is a
+check-in (`checkin 1 happened=…`), the bot's commonest write: the bot acknowledges first and
+then saves it and answers through the response URL, so that work competes with the next
+acknowledgements, as it does in production. Latency is the client's: request sent to response
+read. `answered` is when the last response-URL answer arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench.procs import worker
+from bench.suite import Outcome, Row, Scale, median, percentile, ratio
+from tests.support.fake_slack import FakeSlack, SlackDriver
+
+SECRET = "bench-signing-secret"
+CHANNEL = "C1"
+ADMIN = "U0000"
+WARMUP = 100
+TARGET_P99_MS = 100.0
+TARGET_THROUGHPUT = 0.7
+COMMAND = (
+    'checkin 1 happened="Walked the estate with the nurse, visit {i}" surprise=60 confidence=55'
+)
+
+
+@dataclass
+class Run:
+    latencies: list[float]  # seconds
+    seconds: float
+    failures: int
+    answered_seconds: float | None = None
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+def people(concurrency: int) -> list[str]:
+    return [ADMIN, *(f"U{n:04d}" for n in range(1, max(concurrency, 2)))]
+
+
+async def fake_slack(users: list[str]) -> FakeSlack:
+    fake = await FakeSlack(page_size=200).start()
+    for user in users:
+        fake.add_user(user, f"Person {user[1:]}", admin=user == ADMIN)
+    fake.add_channel(CHANNEL, users)
+    return fake
+
+
+async def load(
+    driver: SlackDriver, users: list[str], requests: int, concurrency: int, text: str
+) -> Run:
+    """`requests` signed slash commands from `concurrency` clients; every latency is kept."""
+    latencies: list[float] = []
+    failures = 0
+    queue = iter(range(requests))
+
+    async def client(n: int) -> None:
+        nonlocal failures
+        user = users[n % len(users)]
+        for i in queue:
+            sent = await driver.slash(user, CHANNEL, text.format(i=i))
+            if sent.status != 200:
+                failures += 1
+            latencies.append(sent.seconds)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(concurrency)))
+    return Run(latencies, time.perf_counter() - started, failures)
+
+
+async def until_answered(fake: FakeSlack, count: int, within: float = 300.0) -> None:
+    deadline = time.monotonic() + within
+    while len(fake.responses) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(fake.responses)} of {count} answers arrived")
+        await asyncio.sleep(0.02)
+
+
+async def run(scale: Scale) -> Outcome:
+    users = people(scale.ack_concurrency)
+    fake = await fake_slack(users)
+    outcome = Outcome("ack")
+    checkin = (
+        'checkin 1 happened="Walked the estate with the nurse, visit {i}" surprise=60 confidence=55'
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="cycles-bench-ack-") as tmp:
+            async with (
+                worker("bench.ack_server", "bot", fake.api_url, SECRET, tmp) as bot,
+                worker("bench.ack_server", "bare", fake.api_url, SECRET, tmp) as bare,
+            ):
+                bot_url = f"http://127.0.0.1:{(await bot.read())['port']}"
+                bare_url = f"http://127.0.0.1:{(await bare.read())['port']}"
+                async with (
+                    SlackDriver(fake, bot_url, SECRET) as to_bot,
+                    SlackDriver(fake, bare_url, SECRET) as to_bare,
+                ):
+                    await setup(fake, to_bot)
+                    warm = min(WARMUP, scale.ack_requests)
+                    await load(to_bare, users, warm, scale.ack_concurrency, checkin)
+                    await answered_after(fake, to_bot, users, warm, scale, checkin)
+                    bare_runs: list[Run] = []
+                    bot_runs: list[Run] = []
+                    for _ in range(scale.repeats):
+                        bare_runs.append(
+                            await load(
+                                to_bare, users, scale.ack_requests, scale.ack_concurrency, checkin
+                            )
+                        )
+                        bot_runs.append(
+                            await answered_after(
+                                fake, to_bot, users, scale.ack_requests, scale, checkin
+                            )
+                        )
+                    await bot.send({"cmd": "memory"})
+                    outcome.details["bot_memory"] = await bot.read()
+        outcome.rows = rows(scale, bot_runs, bare_runs)
+        outcome.details.update(
+            {
+                "bot_runs": [summary(r) for r in bot_runs],
+                "bare_runs": [summary(r) for r in bare_runs],
+                "command": checkin,
+            }
+        )
+    finally:
+        await fake.stop()
+    return outcome
+
+
+async def setup(fake: FakeSlack, driver: SlackDriver) -> None:
+    """An experiment in the channel, for the check-ins to land on."""
+    before = len(fake.responses)
+    sent = await driver.slash(
+        ADMIN,
+        CHANNEL,
+        'experiment new title="Home visits" hypothesis="Visits at home build trust" '
+        'try="Visit every new family at home" expect="More families come back"',
+    )
+    assert sent.status == 200, sent.body
+    await until_answered(fake, before + 1, within=30)
+    text = str(fake.responses[before].get("text", ""))
+    if "#1" not in text:
+        raise RuntimeError(f"the experiment was not created: {text[:200]}")
+
+
+async def answered_after(
+    fake: FakeSlack,
+    driver: SlackDriver,
+    users: list[str],
+    requests: int,
+    scale: Scale,
+    text: str,
+) -> Run:
+    """Load the bot, then wait for every answer: acknowledged work must also get done."""
+    before = len(fake.responses)
+    started = time.perf_counter()
+    result = await load(driver, users, requests, scale.ack_concurrency, text)
+    await until_answered(fake, before + requests)
+    result.answered_seconds = time.perf_counter() - started
+    failed = [r for r in fake.responses[before:] if "Saved check-in" not in str(r.get("text"))]
+    if failed:
+        raise RuntimeError(f"{len(failed)} check-ins were not saved: {failed[0].get('text')}")
+    return result
+
+
+def summary(run: Run) -> dict[str, Any]:
+    return {
+        "requests": len(run.latencies),
+        "failures": run.failures,
+        "seconds": round(run.seconds, 3),
+        "p50_ms": round(1000 * percentile(run.latencies, 50), 2),
+        "p99_ms": round(1000 * percentile(run.latencies, 99), 2),
+        "throughput_per_s": round(run.throughput, 1),
+        "answered_seconds": run.answered_seconds and round(run.answered_seconds, 3),
+    }
+
+
+def rows(scale: Scale, bot: list[Run], bare: list[Run]) -> list[Row]:
+    p50 = median([1000 * percentile(r.latencies, 50) for r in bot])
+    p99 = median([1000 * percentile(r.latencies, 99) for r in bot])
+    base50 = median([1000 * percentile(r.latencies, 50) for r in bare])
+    base99 = median([1000 * percentile(r.latencies, 99) for r in bare])
+    tput = median([r.throughput for r in bot])
+    base_tput = median([r.throughput for r in bare])
+    done = median([scale.ack_requests / r.answered_seconds for r in bot if r.answered_seconds])
+    failures = sum(r.failures for r in bot)
+    where = f"{scale.ack_concurrency} concurrent, {scale.ack_requests} requests"
+    bare_label = "(bare bolt)"
+    return [
+        Row("ack", "p50 latency", p50, "ms", base50, bare_label, ratio(p50, base50), note=where),
+        Row(
+            "ack",
+            "p99 latency",
+            p99,
+            "ms",
+            base99,
+            bare_label,
+            ratio(p99, base99),
+            f"<= {TARGET_P99_MS:.0f} ms",
+            p99 <= TARGET_P99_MS and failures == 0,
+        ),
+        Row(
+            "ack",
+            "throughput",
+            tput,
+            "req/s",
+            base_tput,
+            bare_label,
+            ratio(tput, base_tput),
+            f">= {TARGET_THROUGHPUT}x bare",
+            (ratio(tput, base_tput) or 0) >= TARGET_THROUGHPUT,
+        ),
+        Row(
+            "ack",
+            "check-ins saved and answered",
+            done,
+            "per s",
+            base_tput,
+            bare_label,
+            ratio(done, base_tput),
+            note="until the last response-URL answer",
+        ),
+    ]

@@ -1,0 +1,30 @@
+"""The benchmarks by name, in the order the table shows them, and where PostgreSQL is."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from bench import ack, ingest
+from bench.suite import DEFAULT_PG_URL, Benchmark
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "ack": ack.run,
+    "ingest": ingest.run,
+}
+
+
+async def postgres_url(env: Mapping[str, str]) -> str:
+    """The PostgreSQL to use: CYCLES_BENCH_POSTGRES_URL, CYCLES_TEST_POSTGRES_URL, or the local
+    default if it answers; "" when none does."""
+    url = env.get("CYCLES_BENCH_POSTGRES_URL") or env.get("CYCLES_TEST_POSTGRES_URL")
+    url = url or DEFAULT_PG_URL
+    try:
+        import psycopg
+
+        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        conn = await asyncio.wait_for(psycopg.AsyncConnection.connect(plain), 5)
+        await conn.close()
+    except Exception:
+        return ""
+    return url
