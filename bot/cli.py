@@ -148,9 +148,7 @@ def demo(config: ConfigOption = None, db: DbOption = None) -> None:
     _run(run_demo(settings, sys.stdout))
 
 
-@db_cli.command("upgrade")
-def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
-    """Migrate the database to the latest schema (the bot also does this on start)."""
+def _migrate(config: Path | None, direction: str, revision: str) -> None:
     settings = _settings(config)
 
     async def main() -> None:
@@ -158,32 +156,26 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
         from bot.store.database import Database
 
         database = Database(settings.bot.resolved_database_url())
+        step = migrate.upgrade if direction == "up" else migrate.downgrade
         try:
-            await migrate.upgrade(database, revision)
+            await step(database, revision)
             typer.echo(f"database at {await migrate.current(database)}")
         finally:
             await database.dispose()
 
     _run(main())
+
+
+@db_cli.command("upgrade")
+def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
+    """Migrate the database to the latest schema (the bot also does this on start)."""
+    _migrate(config, "up", revision)
 
 
 @db_cli.command("downgrade")
 def db_downgrade(revision: str, config: ConfigOption = None) -> None:
     """Migrate the database down to REVISION ('base' empties it)."""
-    settings = _settings(config)
-
-    async def main() -> None:
-        from bot.store import migrate
-        from bot.store.database import Database
-
-        database = Database(settings.bot.resolved_database_url())
-        try:
-            await migrate.downgrade(database, revision)
-            typer.echo(f"database at {await migrate.current(database)}")
-        finally:
-            await database.dispose()
-
-    _run(main())
+    _migrate(config, "down", revision)
 
 
 @cli.command("slack-manifest")
