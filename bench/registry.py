@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bench import ack, ingest
+from bench import ack, fanout, ingest
 from bench.suite import DEFAULT_PG_URL, Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
     "ack": ack.run,
     "ingest": ingest.run,
+    "fanout": fanout.run,
 }
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.domain import Actor, MemberInfo, Platform, Role
 from bot.errors import NotFound, UserError
+from bot.store.base import utcnow
 from bot.store.models import Group, Member, Workspace
 from bot.store.upsert import get_or_create
+
+# Ids per IN (…) list: well inside every database's limit on bound parameters.
+CHUNK = 500
 
 
 async def ensure_workspace(
@@ -66,12 +73,61 @@ async def ensure_member(session: AsyncSession, actor: Actor) -> Member:
 async def ensure_members(
     session: AsyncSession, platform: Platform, workspace: str, infos: list[MemberInfo]
 ) -> list[Member]:
-    """Channel members as reported by the adapter, created on first sight."""
-    members = []
+    """Channel members as reported by the adapter, created on first sight, in `infos` order.
+
+    A few statements whatever the size of the channel: a round to a thousand people must not
+    cost thousands of round trips before the first prompt leaves."""
+    if not infos:
+        return []
+    ws = await ensure_workspace(session, platform, workspace)
+    wanted = list(dict.fromkeys(info.user_id for info in infos))
+    found = await _by_user_id(session, ws.id, wanted)
+    missing = {i.user_id: i for i in infos if i.user_id not in found}
+    if missing:
+        table: Any = Member.__table__
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        rows = [
+            {
+                "workspace_id": ws.id,
+                "user_id": info.user_id,
+                "display_name": info.display_name,
+                "timezone": info.timezone,
+                "role": "member",
+                "platform_role": Role.MEMBER.label,
+                "created_at": utcnow(),
+            }
+            for info in missing.values()
+        ]
+        stmt = dialect.insert(table).on_conflict_do_nothing(
+            index_elements=["workspace_id", "user_id"]
+        )
+        await session.execute(stmt, rows)  # a concurrent creator wins cleanly
+        found.update(await _by_user_id(session, ws.id, list(missing)))
+    out = []
     for info in infos:
-        actor = Actor(platform, workspace, info.user_id, info.display_name, info.timezone)
-        members.append(await ensure_member(session, actor))
-    return members
+        member = found[info.user_id]
+        # As ensure_member does for a person whose Actor carries no platform role.
+        if member.display_name != info.display_name and info.display_name:
+            member.display_name = info.display_name
+        if info.timezone and not member.timezone:
+            member.timezone = info.timezone
+        if member.platform_role != Role.MEMBER.label:
+            member.platform_role = Role.MEMBER.label
+        out.append(member)
+    return out
+
+
+async def _by_user_id(
+    session: AsyncSession, workspace_id: int, user_ids: list[str]
+) -> dict[str, Member]:
+    out: dict[str, Member] = {}
+    for start in range(0, len(user_ids), CHUNK):
+        query = select(Member).where(
+            Member.workspace_id == workspace_id,
+            Member.user_id.in_(user_ids[start : start + CHUNK]),
+        )
+        out.update((m.user_id, m) for m in (await session.execute(query)).scalars())
+    return out
 
 
 def effective_role(member: Member, actor: Actor, settings: Settings) -> Role:
