@@ -66,7 +66,8 @@ def minimum_seconds(posts: int, rate: float, burst: int) -> float:
 
 async def run(scale: Scale) -> Outcome:
     n, rate, burst = scale.fanout_members, scale.fanout_rate, scale.fanout_burst
-    fake = await ModelSlack(rate, burst, page_size=1000).start()
+    fake = ModelSlack(rate, burst, page_size=1000)
+    await fake.start()
     members = [ADMIN, *(f"U{i:05d}" for i in range(1, n))]
     for user in members:
         fake.add_user(user, f"Person {user[1:]}", admin=user == ADMIN)

@@ -40,7 +40,7 @@ class Scale:
     fanout_burst: int = 10
     # 4: offline digest
     digest_sizes: tuple[int, ...] = (1000, 10_000, 100_000)
-    digest_repeats_large: int = 1  # repeats at the largest size (a minute each at most)
+    digest_repeats_large: int = 3  # repeats at the largest size
     # 5: footprint
     footprint_entries: int = 10_000
     # The PostgreSQL server for the ingest benchmark ("" skips PostgreSQL).
