@@ -23,7 +23,6 @@ import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger as Trigger
@@ -138,7 +137,8 @@ class Scheduler:
         )
         self._specs: dict[str, str] = {}
         self._triggers: dict[str, Trigger] = {}
-        self._running: set[asyncio.Task[Any]] = set()
+        # One future per job run under way, done when the run ends (whichever task runs it).
+        self._running: set[asyncio.Future[None]] = set()
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -176,9 +176,8 @@ class Scheduler:
 
     def _wrap(self, job_id: str, job: Job) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._running.add(task)
+            finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._running.add(finished)
             try:
                 await job(self._fired_at(job_id))
             except Exception as exc:  # one failing job must not stop the others
@@ -187,8 +186,8 @@ class Scheduler:
             else:
                 self._report(job_id, "ok")
             finally:
-                if task is not None:
-                    self._running.discard(task)
+                finished.set_result(None)
+                self._running.discard(finished)
 
         return run
 
@@ -291,7 +290,7 @@ class Scheduler:
         if not self._aps.running:
             return
         self._aps.pause()
-        running = [task for task in self._running if not task.done()]
+        running = [run for run in self._running if not run.done()]
         if running:
             _, late = await asyncio.wait(running, timeout=grace)
             if late:

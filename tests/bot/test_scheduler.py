@@ -196,3 +196,27 @@ async def test_stop_lets_a_running_job_finish(deps: Deps) -> None:
     await scheduler.stop(grace=5)
     assert finished.is_set()
     await runner
+
+
+async def test_stop_waits_for_the_job_not_for_the_loop_that_ran_it(deps: Deps) -> None:
+    scheduler = Scheduler(deps)
+    started = asyncio.Event()
+
+    async def quick(at: datetime) -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+
+    await scheduler.start(paused=True)
+    scheduler.add("quick", cron("* * * * *", "UTC"), quick)
+
+    async def driver() -> None:  # a manual clock's driver loop runs jobs inside itself
+        while True:
+            await scheduler.run_due(datetime.now(UTC) + timedelta(minutes=2))
+            await asyncio.sleep(0.01)
+
+    loop = asyncio.create_task(driver())
+    await started.wait()
+    began = asyncio.get_running_loop().time()
+    await scheduler.stop(grace=5)
+    assert asyncio.get_running_loop().time() - began < 1
+    loop.cancel()
