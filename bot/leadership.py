@@ -23,7 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -92,23 +92,32 @@ class Leadership:
         self.key: int | None = settings.lock_id or None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Lead or stand by until `stop` is set; then give the scheduler (and lock) up."""
-        if self.db.is_sqlite:
-            await self._lead_until(stop, None)
-            return
-        engine = create_async_engine(
-            self.db.url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES
-        )
+        """Lead or stand by until `stop` is set; then give the scheduler (and lock) up. Any
+        failure (the database gone, a scheduler that could not start) is retried after a
+        takeover interval, so a replica never silently stops competing."""
+        engine = None
+        if not self.db.is_sqlite:
+            engine = create_async_engine(
+                self.db.url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES
+            )
         try:
             while not stop.is_set():
                 try:
-                    await self._session(engine, stop)
-                except (SQLAlchemyError, OSError, TimeoutError) as exc:
-                    reason = type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__
-                    log.warning("scheduler lock: database unavailable (%s); retrying", reason)
+                    if engine is None:
+                        await self._lead_until(stop, None)
+                    else:
+                        await self._session(engine, stop)
+                except Exception as exc:
+                    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+                    log.warning(
+                        "scheduler: %s; trying again in %ss",
+                        type(cause).__name__,
+                        self.settings.takeover_seconds,
+                    )
                     await _wait(stop, self.settings.takeover_seconds)
         finally:
-            await engine.dispose()
+            if engine is not None:
+                await engine.dispose()
 
     async def _session(self, engine: AsyncEngine, stop: asyncio.Event) -> None:
         """One lock connection: try for the lock until won (then lead) or stopping."""

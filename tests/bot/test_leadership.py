@@ -131,3 +131,25 @@ async def test_a_leader_whose_session_dies_steps_down_and_is_replaced(pg_url: st
             leading.add(name)
         else:
             leading.discard(name)
+
+
+async def test_a_scheduler_that_fails_to_start_is_tried_again(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'y.sqlite3'}")
+    tries: list[str] = []
+
+    async def elected() -> None:
+        tries.append("elected")
+        if len(tries) == 1:
+            raise RuntimeError("database busy")
+
+    async def deposed() -> None:
+        tries.append("deposed")
+
+    stop = asyncio.Event()
+    election = Leadership(db, FAST, elected=elected, deposed=deposed)
+    task = asyncio.create_task(election.run(stop))
+    await until(lambda: tries.count("elected") == 2 and election.leader)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    await db.dispose()
+    assert tries == ["elected", "deposed", "elected", "deposed"]
