@@ -280,7 +280,7 @@ async def serve(app: App, *, on_ready: Callable[[OpsServer | None], None] | None
     ops = OpsServer(app, app.settings.ops) if app.settings.ops.enabled else None
     try:
         if ops is not None:
-            await ops.start()  # first, so /healthz says "starting" while adapters connect
+            ops = await _start_ops(ops)  # first, so /healthz says "starting" meanwhile
         await app.start()
         log.info("started; scheduler %s", app.scheduler_role)
         if on_ready is not None:
@@ -294,3 +294,19 @@ async def serve(app: App, *, on_ready: Callable[[OpsServer | None], None] | None
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("stopped")
+
+
+async def _start_ops(ops: OpsServer) -> OpsServer | None:
+    """The ops port is for monitoring: if it is taken, say so and serve the platforms anyway."""
+    try:
+        await ops.start()
+    except OSError as exc:
+        log.error(
+            "ops: cannot listen on %s:%s (%s); /healthz and /metrics are off. Fix: set [ops] "
+            "port (CYCLES_OPS__PORT) to a free port, or 0 for any.",
+            ops.host,
+            ops.port,
+            exc.strerror or type(exc).__name__,
+        )
+        return None
+    return ops

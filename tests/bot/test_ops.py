@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.app import build_app
 from bot.config import load_settings
@@ -87,3 +89,28 @@ async def test_metrics_of_two_apps_never_mix(tmp_path: Path) -> None:
     finally:
         for app in apps:
             await app.stop()
+
+
+async def test_a_taken_ops_port_is_reported_and_the_bot_runs_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app import _start_ops
+
+    settings = load_settings(
+        path=None,
+        env={
+            "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.sqlite3'}",
+            "CYCLES_DATA_DIR": str(tmp_path),
+            "CYCLES_OPS__HOST": "127.0.0.1",
+        },
+    )
+    app = await build_app(settings, with_scheduler=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ops = OpsServer(app, settings.ops.model_copy(update={"port": port}))
+        assert await _start_ops(ops) is None
+    await app.stop()
+    assert f"cannot listen on 127.0.0.1:{port}" in caplog.text
+    assert "CYCLES_OPS__PORT" in caplog.text
