@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Kept for callers that read it; the setting is outbox.poll_seconds.
-OUTBOX_POLL_SECONDS = 5.0
 # How long a graceful stop waits for the send and the scheduled jobs under way.
 STOP_GRACE_SECONDS = 30.0
 NOT_SAVED = str(NotSaved())

@@ -38,9 +38,6 @@ log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 LEASE = timedelta(seconds=60)  # the default of `outbox.lease_seconds`
-# No new send starts in the last third of the lease: once it runs out another replica may claim
-# the row, and it must not find one we are still sending.
-LEASE_MARGIN = LEASE / 3
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=15)
@@ -138,6 +135,8 @@ async def drain(
     lease = lease_of(deps)
     async with deps.db.begin() as session:
         rows = await _claim(session, platforms, now, limit, lease)
+    # No new send starts in the last third of the lease: once it runs out another replica may
+    # claim the row, and it must not find one we are still sending.
     deadline = now + lease - lease / 3
     counts = {SENT: 0, "retried": 0, FAILED: 0}
     index = 0
