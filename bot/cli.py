@@ -183,7 +183,11 @@ def slack_manifest(config: ConfigOption = None) -> None:
     """Print a Slack app manifest to paste into Slack's "create from manifest"."""
     from integrations.slack.manifest import render_manifest
 
-    typer.echo(render_manifest(_settings(config)))
+    try:
+        typer.echo(render_manifest(_settings(config)))
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

@@ -39,3 +39,15 @@ def test_db_upgrade_then_downgrade(tmp_path: Path) -> None:
     down = cycles("db", "downgrade", "base", env=env)
     assert down.returncode == 0, down.stderr
     assert "database at None" in down.stdout
+
+
+def test_slack_manifest_prints_json_or_one_line_of_fix(tmp_path: Path) -> None:
+    import json
+
+    ok = cycles("slack-manifest", env={"CYCLES_DATA_DIR": str(tmp_path)})
+    assert ok.returncode == 0, ok.stderr
+    assert "/cycles" in json.dumps(json.loads(ok.stdout))
+    http = cycles("slack-manifest", env={"CYCLES_SLACK__MODE": "http"})
+    assert http.returncode == 2
+    assert "Traceback" not in http.stderr
+    assert http.stderr.strip().count("\n") == 0

@@ -42,6 +42,7 @@ async def test_cycles_run_serves_discord(fake: FakeDiscord, tmp_path: Path) -> N
         "DISCORD_API_URL": fake.api_url,
         "CYCLES_DATA_DIR": str(tmp_path / "data"),
         "CYCLES_DISCORD__GUILD_READY_TIMEOUT": "0.05",
+        "CYCLES_OPS__PORT": "0",
     }
     cycles = Path(sys.executable).parent / "cycles"
     process = await asyncio.create_subprocess_exec(
