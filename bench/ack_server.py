@@ -71,7 +71,7 @@ async def main(kind: str, api_url: str, secret: str, data_dir: Path) -> None:
     if os.environ.get("CYCLES_BENCH_PROFILE"):  # where to write a pyinstrument profile
         from pyinstrument import Profiler
 
-        profiler = Profiler(async_mode="disabled", interval=0.0005)
+        profiler = Profiler(async_mode="disabled", interval=0.001)
         profiler.start()
     if kind == "bot":
         port, stop = await serve_bot(api_url, secret, data_dir)
@@ -89,6 +89,11 @@ async def main(kind: str, api_url: str, secret: str, data_dir: Path) -> None:
         profiler.stop()
         with open(os.environ["CYCLES_BENCH_PROFILE"], "w", encoding="utf-8") as out:  # noqa: ASYNC230
             out.write(profiler.output_text(unicode=False, show_all=False))
+            if os.environ.get("CYCLES_BENCH_PROFILE_FLAT"):
+                from pyinstrument.renderers import ConsoleRenderer
+
+                flat = ConsoleRenderer(unicode=False, flat=True, show_all=True)
+                out.write(profiler.output(flat))
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ class Worker:
         if self.process.stdin is not None and not self.process.stdin.is_closing():
             self.process.stdin.close()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.process.wait(), 20)
+                await asyncio.wait_for(self.process.wait(), 60)
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.terminate()

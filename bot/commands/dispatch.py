@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import secrets
@@ -17,11 +18,20 @@ from bot.services.context import Deps, Invocation
 
 log = logging.getLogger(__name__)
 
+# Commands run at once; more wait their turn here, in order. Platforms take requests faster
+# than the database can serve them: past a few at once, more in flight only slows every one of
+# them (and the acknowledgements the platforms wait for, on the same event loop), and on SQLite
+# writers would queue in the busy handler, which is neither fair nor patient.
+CONCURRENT_COMMANDS = 4
+
 
 class Dispatcher:
-    def __init__(self, deps: Deps, specs: Sequence[CommandSpec]) -> None:
+    def __init__(
+        self, deps: Deps, specs: Sequence[CommandSpec], *, concurrency: int = CONCURRENT_COMMANDS
+    ) -> None:
         self.deps = deps
         self.specs = list(specs)
+        self._turns = asyncio.Semaphore(concurrency)
 
     async def handle(
         self,
@@ -33,6 +43,17 @@ class Dispatcher:
         source_key: str | None = None,
     ) -> Result:
         """Run one command. `fields` are a submitted form's values, merged over inline ones."""
+        async with self._turns:
+            return await self._handle(actor, channel, text, fields, source_key)
+
+    async def _handle(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        fields: dict[str, str] | None,
+        source_key: str | None,
+    ) -> Result:
         try:
             parsed = parse(text)
             if not parsed.words:

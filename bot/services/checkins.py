@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +16,6 @@ from bot.domain import Role
 from bot.errors import NotFound, UserError
 from bot.services import experiments, privacy
 from bot.store.models import CheckIn, Experiment, Member
-from bot.store.upsert import insert_ignore
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,25 @@ class VisibleCheckIn:
     author: str  # "you", the name when the author chose named, else "a member"
 
 
+@functools.cache
+def _by_source() -> Select[CheckIn]:
+    # Statements on a command's path are built once: SQLAlchemy then skips rebuilding them and
+    # their cache keys, a good part of a short command's time.
+    return select(CheckIn).where(CheckIn.source_key == bindparam("key"))
+
+
+@functools.cache
+def _insert_unless_replayed(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(CheckIn)
+        .on_conflict_do_nothing(index_elements=["source_key"])
+        .returning(CheckIn)
+    )
+
+
 async def find_by_source(session: AsyncSession, source_key: str) -> CheckIn | None:
-    query = select(CheckIn).where(CheckIn.source_key == source_key)
-    return (await session.execute(query)).scalar_one_or_none()
+    return (await session.execute(_by_source(), {"key": source_key})).scalar_one_or_none()
 
 
 async def record(
@@ -61,12 +77,13 @@ async def record(
     source_key: str | None,
     now: datetime,
 ) -> tuple[CheckIn, bool]:
-    """Save a check-in. A replayed submit (same source_key) returns the first one: (row, False)."""
-    if source_key:
-        existing = await find_by_source(session, source_key)
+    """Save a check-in. A replayed submit (same source_key) returns the first one: (row, False),
+    even once the experiment has concluded."""
+    if experiment.status != experiments.RUNNING:
+        existing = await find_by_source(session, source_key) if source_key else None
         if existing is not None:
             return existing, False
-    experiments.require_running(experiment)
+        experiments.require_running(experiment)
     values = {
         "experiment_id": experiment.id,
         "member_id": member_id,
@@ -86,11 +103,15 @@ async def record(
         session.add(checkin)
         await session.flush()
         return checkin, True
-    # A concurrent replay may insert between the look-up and here: the unique key decides.
-    inserted = await insert_ignore(session, CheckIn, values, ["source_key"])
+    # One statement in the common case: insert unless the key is taken, returning the row. A
+    # replay (or a concurrent one) finds the key taken and reads the first row instead.
+    stmt = _insert_unless_replayed(session.get_bind().dialect.name)
+    inserted = (await session.scalars(stmt, values)).first()
+    if inserted is not None:
+        return inserted, True
     row = await find_by_source(session, source_key)
     assert row is not None
-    return row, inserted
+    return row, False
 
 
 @dataclass(frozen=True)

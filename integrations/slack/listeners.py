@@ -133,8 +133,12 @@ class Interactions:
     async def tell(self, reply: Reply, respond: Respond | None, channel: ChannelRef) -> None:
         """Answer through the response URL when there is one, else by DM or in the channel."""
         if respond is not None:
+            url = getattr(respond, "response_url", None)
             for payload in render.reply_payloads(reply):
-                await respond(replace_original=False, **payload)
+                if url:  # on the adapter's own HTTP session, not a new one per answer
+                    await self.adapter.respond(str(url), {**payload, "replace_original": False})
+                else:
+                    await respond(replace_original=False, **payload)
             return
         to = channel if not reply.ephemeral and not channel.is_dm else self.dm(channel)
         await self.adapter.sender.send(to, reply.message)
