@@ -152,3 +152,56 @@ async def test_visible_on_keeps_the_latest(db: Database) -> None:
         )
     assert total == 5
     assert [v.checkin.happened for v in entries] == ["n3", "n4"]
+
+
+async def test_a_replay_after_the_experiment_concluded_returns_the_first(db: Database) -> None:
+    exp, ada, _, _ = await _setup(db)
+    data = checkins.CheckInData(happened="ran it")
+    first = await _record(db, exp, ada, data, key="slack:trigger-9")
+    async with db.begin() as s:
+        e = await experiments.get_experiment(s, exp)
+        e.status = experiments.CONCLUDED
+    assert await _record(db, exp, ada, data, key="slack:trigger-9") == (first[0], False)
+    with pytest.raises(UserError, match="concluded"):
+        await _record(db, exp, ada, data, key="slack:trigger-10")
+
+
+async def test_record_many_stores_each_interaction_once(db: Database) -> None:
+    exp, ada, bea, _ = await _setup(db)
+    one = checkins.CheckInData(happened="first visit", surprise=70)
+    two = checkins.CheckInData(happened="second visit", visibility="private")
+    await _record(db, exp, ada, one, key="import:1")  # stored before the batch
+    batch = [
+        checkins.NewCheckIn(exp, ada, one, source_key="import:1"),  # seen before
+        checkins.NewCheckIn(exp, bea, two, source_key="import:2"),
+        checkins.NewCheckIn(exp, bea, one, source_key="import:2"),  # repeated in the batch
+        checkins.NewCheckIn(exp, ada, two),  # no key: always stored
+    ]
+    async with db.begin() as s:
+        assert await checkins.record_many(s, batch, now=NOW) == 2
+    async with db.begin() as s:
+        assert await checkins.record_many(s, batch[:3], now=NOW) == 0
+        by_key = await checkins.find_by_source(s, "import:2")
+        assert by_key is not None and by_key.happened == "second visit"
+        assert by_key.visibility == "private" and by_key.created_at == NOW
+        e = await experiments.get_experiment(s, exp)
+        _shown, total = await checkins.visible_on(
+            s, e, viewer_id=bea, viewer_role=Role.MEMBER, in_group=True
+        )
+    # Three stored: ada's two (one private) and bea's private one. Bea sees ada's shared one
+    # and her own.
+    assert total == 2
+
+
+async def test_record_many_refuses_a_batch_for_an_experiment_not_running(db: Database) -> None:
+    exp, ada, _, _ = await _setup(db)
+    async with db.begin() as s:
+        e = await experiments.get_experiment(s, exp)
+        e.status = experiments.CONCLUDED
+    data = checkins.CheckInData(happened="late")
+    with pytest.raises(UserError, match="concluded"):
+        async with db.begin() as s:
+            await checkins.record_many(s, [checkins.NewCheckIn(exp, ada, data)], now=NOW)
+    with pytest.raises(NotFound):
+        async with db.begin() as s:
+            await checkins.record_many(s, [checkins.NewCheckIn(exp + 99, ada, data)], now=NOW)
