@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import asyncio
+
+from bot.commands.dispatch import Dispatcher
+from bot.commands.registry import Args, CommandSpec, Result
+from bot.domain import Actor, ChannelRef, Platform, Reply
+from bot.services.context import Deps, Invocation
+
+HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
+
+
+async def test_commands_take_turns(deps: Deps) -> None:
+    running = 0
+    most = 0
+    release = asyncio.Event()
+
+    async def slow(inv: Invocation, args: Args) -> Result:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        return Reply.text(f"done {args.positional[0]}")
+
+    spec = CommandSpec(("slow",), "slow <n>", "Waits.", slow)
+    dispatcher = Dispatcher(deps, [spec], concurrency=2)
+    people = [Actor(Platform.CONSOLE, "console", f"u{n}", f"P{n}") for n in range(5)]
+    tasks = [
+        asyncio.create_task(dispatcher.handle(p, HERE, f"slow {n}")) for n, p in enumerate(people)
+    ]
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if running == 2:
+            break
+    await asyncio.sleep(0.05)
+    assert running == 2  # the other three wait their turn
+    release.set()
+    results = await asyncio.gather(*tasks)
+    assert most == 2
+    assert [r.message.text for r in results if isinstance(r, Reply)] == [
+        f"done {n}" for n in range(5)
+    ]
