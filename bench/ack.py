@@ -11,18 +11,19 @@ read. `answered` is when the last response-URL answer arrived."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from bench.procs import worker
+from bench.procs import Worker, worker
+from bench.slack_server import ADMIN, CHANNEL, people
 from bench.suite import Outcome, Row, Scale, median, percentile, ratio
 from tests.support.fake_slack import FakeSlack, SlackDriver
 
 SECRET = "bench-signing-secret"
-CHANNEL = "C1"
-ADMIN = "U0000"
 WARMUP = 100
 TARGET_P99_MS = 100.0
 TARGET_THROUGHPUT = 0.7
@@ -43,16 +44,25 @@ class Run:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-def people(concurrency: int) -> list[str]:
-    return [ADMIN, *(f"U{n:04d}" for n in range(1, max(concurrency, 2)))]
+class RemoteSlack:
+    """What SlackDriver needs from a FakeSlack, for one running in another process."""
+
+    def __init__(self, url: str, team: str, users: list[str]) -> None:
+        self.url, self.team = url, team
+        self.api_url = f"{url}/api/"
+        self.users = {u: {"name": f"person{u[1:]}"} for u in users}
+        self._ids = itertools.count(1)
+
+    def new_trigger(self, user_id: str) -> str:
+        return f"{next(self._ids)}.{uuid.uuid4().hex[:12]}"
+
+    def response_url(self) -> str:
+        return f"{self.url}/respond/{uuid.uuid4().hex[:12]}"
 
 
-async def fake_slack(users: list[str]) -> FakeSlack:
-    fake = await FakeSlack(page_size=200).start()
-    for user in users:
-        fake.add_user(user, f"Person {user[1:]}", admin=user == ADMIN)
-    fake.add_channel(CHANNEL, users)
-    return fake
+async def answers(fake: Worker) -> dict[str, Any]:
+    await fake.send({"cmd": "responses"})
+    return await fake.read()
 
 
 async def load(
@@ -77,68 +87,64 @@ async def load(
     return Run(latencies, time.perf_counter() - started, failures)
 
 
-async def until_answered(fake: FakeSlack, count: int, within: float = 300.0) -> None:
+async def until_answered(fake: Worker, count: int, within: float = 300.0) -> dict[str, Any]:
     deadline = time.monotonic() + within
-    while len(fake.responses) < count:
+    while (got := await answers(fake))["count"] < count:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(fake.responses)} of {count} answers arrived")
-        await asyncio.sleep(0.02)
+            raise TimeoutError(f"{got['count']} of {count} answers arrived")
+        await asyncio.sleep(0.05)
+    return got
 
 
 async def run(scale: Scale) -> Outcome:
     users = people(scale.ack_concurrency)
-    fake = await fake_slack(users)
     outcome = Outcome("ack")
-    checkin = (
-        'checkin 1 happened="Walked the estate with the nurse, visit {i}" surprise=60 confidence=55'
-    )
-    try:
-        with tempfile.TemporaryDirectory(prefix="cycles-bench-ack-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="cycles-bench-ack-") as tmp:
+        async with worker("bench.slack_server", str(len(users))) as fake:
+            where = await fake.read()
+            remote = cast(FakeSlack, RemoteSlack(where["url"], where["team"], users))
+            api = f"{where['url']}/api/"
             async with (
-                worker("bench.ack_server", "bot", fake.api_url, SECRET, tmp) as bot,
-                worker("bench.ack_server", "bare", fake.api_url, SECRET, tmp) as bare,
+                worker("bench.ack_server", "bot", api, SECRET, tmp) as bot,
+                worker("bench.ack_server", "bare", api, SECRET, tmp) as bare,
             ):
                 bot_url = f"http://127.0.0.1:{(await bot.read())['port']}"
                 bare_url = f"http://127.0.0.1:{(await bare.read())['port']}"
                 async with (
-                    SlackDriver(fake, bot_url, SECRET) as to_bot,
-                    SlackDriver(fake, bare_url, SECRET) as to_bare,
+                    SlackDriver(remote, bot_url, SECRET) as to_bot,
+                    SlackDriver(remote, bare_url, SECRET) as to_bare,
                 ):
                     await setup(fake, to_bot)
                     warm = min(WARMUP, scale.ack_requests)
-                    await load(to_bare, users, warm, scale.ack_concurrency, checkin)
-                    await answered_after(fake, to_bot, users, warm, scale, checkin)
+                    await load(to_bare, users, warm, scale.ack_concurrency, COMMAND)
+                    await answered_after(fake, to_bot, users, warm, scale)
                     bare_runs: list[Run] = []
                     bot_runs: list[Run] = []
                     for _ in range(scale.repeats):
                         bare_runs.append(
                             await load(
-                                to_bare, users, scale.ack_requests, scale.ack_concurrency, checkin
+                                to_bare, users, scale.ack_requests, scale.ack_concurrency, COMMAND
                             )
                         )
                         bot_runs.append(
-                            await answered_after(
-                                fake, to_bot, users, scale.ack_requests, scale, checkin
-                            )
+                            await answered_after(fake, to_bot, users, scale.ack_requests, scale)
                         )
                     await bot.send({"cmd": "memory"})
                     outcome.details["bot_memory"] = await bot.read()
-        outcome.rows = rows(scale, bot_runs, bare_runs)
-        outcome.details.update(
-            {
-                "bot_runs": [summary(r) for r in bot_runs],
-                "bare_runs": [summary(r) for r in bare_runs],
-                "command": checkin,
-            }
-        )
-    finally:
-        await fake.stop()
+    outcome.rows = rows(scale, bot_runs, bare_runs)
+    outcome.details.update(
+        {
+            "bot_runs": [summary(r) for r in bot_runs],
+            "bare_runs": [summary(r) for r in bare_runs],
+            "command": COMMAND,
+        }
+    )
     return outcome
 
 
-async def setup(fake: FakeSlack, driver: SlackDriver) -> None:
+async def setup(fake: Worker, driver: SlackDriver) -> None:
     """An experiment in the channel, for the check-ins to land on."""
-    before = len(fake.responses)
+    before = (await answers(fake))["count"]
     sent = await driver.slash(
         ADMIN,
         CHANNEL,
@@ -146,29 +152,22 @@ async def setup(fake: FakeSlack, driver: SlackDriver) -> None:
         'try="Visit every new family at home" expect="More families come back"',
     )
     assert sent.status == 200, sent.body
-    await until_answered(fake, before + 1, within=30)
-    text = str(fake.responses[before].get("text", ""))
-    if "#1" not in text:
-        raise RuntimeError(f"the experiment was not created: {text[:200]}")
+    got = await until_answered(fake, before + 1, within=30)
+    if got["other"]:
+        raise RuntimeError(f"the experiment was not created: {got['other'][:200]}")
 
 
 async def answered_after(
-    fake: FakeSlack,
-    driver: SlackDriver,
-    users: list[str],
-    requests: int,
-    scale: Scale,
-    text: str,
+    fake: Worker, driver: SlackDriver, users: list[str], requests: int, scale: Scale
 ) -> Run:
     """Load the bot, then wait for every answer: acknowledged work must also get done."""
-    before = len(fake.responses)
+    before = await answers(fake)
     started = time.perf_counter()
-    result = await load(driver, users, requests, scale.ack_concurrency, text)
-    await until_answered(fake, before + requests)
+    result = await load(driver, users, requests, scale.ack_concurrency, COMMAND)
+    got = await until_answered(fake, before["count"] + requests)
     result.answered_seconds = time.perf_counter() - started
-    failed = [r for r in fake.responses[before:] if "Saved check-in" not in str(r.get("text"))]
-    if failed:
-        raise RuntimeError(f"{len(failed)} check-ins were not saved: {failed[0].get('text')}")
+    if got["other"] or got["saved"] - before["saved"] != requests:
+        raise RuntimeError(f"check-ins were not all saved: {got['other']}")
     return result
 
 
