@@ -224,8 +224,8 @@ def rows(scale: Scale, bot: list[Run], bare: list[Run]) -> list[Row]:
             done,
             "per s",
             base_tput,
-            bare_label,
+            "(bare bolt acks; it saves nothing)",
             ratio(done, base_tput),
-            note="until the last response-URL answer",
+            note="end to end: until the last response-URL answer",
         ),
     ]

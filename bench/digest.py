@@ -67,7 +67,8 @@ async def run(scale: Scale) -> Outcome:
                 "MB",
                 f["base_mb"],
                 "(TF-IDF pass)",
-                ratio(f["peak_mb"], f["base_mb"]),
+                # Under a megabyte the baseline is allocator noise: no ratio.
+                ratio(f["peak_mb"], f["base_mb"]) if f["base_mb"] >= 1 else None,
                 note="above the process's RSS before",
             )
         )

@@ -121,11 +121,13 @@ def ratio(value: float, baseline: float) -> float | None:
 # --- the table ----------------------------------------------------------------------------------
 
 
-def _num(value: float | None) -> str:
+def _num(value: float | None, unit: str = "-") -> str:
     if value is None:
         return ""
     if value != value:  # NaN
         return "n/a"
+    if not unit and float(value).is_integer():  # a count
+        return f"{value:,.0f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
@@ -141,7 +143,7 @@ def table(outcomes: Sequence[Outcome]) -> str:
         if outcome.error:
             lines.append(f"| {outcome.name} | failed: {outcome.error} | | | | | |")
         for row in outcome.rows:
-            value = f"{_num(row.value)} {row.unit}".strip()
+            value = f"{_num(row.value, row.unit)} {row.unit}".strip()
             base = f"{_num(row.baseline)} {row.unit} {row.baseline_label}".strip()
             if row.baseline is None:
                 base = row.baseline_label
