@@ -26,7 +26,7 @@ from bot.store.models import CheckIn
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CONCURRENCY = 8
 # The one-use-case-per-check-in path is a hundred times slower: a sample of this many is enough.
-ONE_BY_ONE_MAX = 1000
+ONE_BY_ONE_MAX = 500
 PEOPLE = 50
 TARGET = 0.5
 
@@ -123,7 +123,7 @@ async def measure(kind: str, scale: Scale) -> tuple[list[Row], dict[str, Any]]:
     times: dict[str, list[float]] = {"core": [], "one_by_one": [], "batched": []}
     async with fresh(kind, scale.postgres_url) as db:
         seeded = await seed(db, PEOPLE, NOW)
-        for run in range(scale.repeats):
+        for run in range(scale.ingest_repeats):
             batch = items(n, seeded, run)
             for name in ("core", "one_by_one", "batched"):
                 await clear(db)

@@ -33,7 +33,8 @@ class Scale:
     ack_concurrency: int = 50
     # 2: check-in ingest
     ingest_rows: int = 5000
-    ingest_batch: int = 500
+    ingest_batch: int = 1000
+    ingest_repeats: int = 5  # fast, and the noisiest on a shared machine
     # 3: round fan-out against a rate-limit model
     fanout_members: int = 1000
     fanout_rate: float = 50.0
@@ -58,6 +59,7 @@ class Scale:
             ack_concurrency=5,
             ingest_rows=60,
             ingest_batch=25,
+            ingest_repeats=1,
             fanout_members=12,
             fanout_rate=200.0,
             fanout_burst=4,
