@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,8 @@ from bench.procs import memory
 
 
 async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any]:
-    from bot.app import build_app
+    """The bot as `cycles run` runs it (bot.app.serve), with its SlackAdapter in HTTP mode."""
+    from bot.app import build_app, serve
     from bot.config import load_settings
     from integrations.slack.adapter import SlackAdapter
 
@@ -32,15 +35,26 @@ async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any
         "CYCLES_SLACK__MODE": "http",
         "CYCLES_SLACK__HTTP_HOST": "127.0.0.1",
         "CYCLES_SLACK__HTTP_PORT": "0",
+        "CYCLES_OPS__HOST": "127.0.0.1",
+        "CYCLES_OPS__PORT": "0",
         "CYCLES_BOT__LOG_LEVEL": "WARNING",
     }
     settings = load_settings(path=None, env=env)
     app = await build_app(settings)
     adapter = SlackAdapter(app)
     app.add_adapter(adapter)
-    await app.start()
+    ready = asyncio.Event()
+    serving = asyncio.create_task(serve(app, on_ready=lambda _ops: ready.set()))
+    await asyncio.wait({serving, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED")
+    if serving.done():
+        serving.result()  # it failed to start: raise why
     assert adapter.http is not None
-    return adapter.http.port, app.stop
+
+    async def stop() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # as an orchestrator stops it
+        await serving
+
+    return adapter.http.port, stop
 
 
 async def serve_bare(api_url: str, secret: str) -> tuple[int, Any]:
@@ -65,8 +79,6 @@ async def serve_bare(api_url: str, secret: str) -> tuple[int, Any]:
 
 
 async def main(kind: str, api_url: str, secret: str, data_dir: Path) -> None:
-    import os
-
     profiler = None
     if os.environ.get("CYCLES_BENCH_PROFILE"):  # where to write a pyinstrument profile
         from pyinstrument import Profiler
