@@ -1,12 +1,14 @@
 """1. Slash-command acknowledgement through Slack HTTP mode.
 
-Signed /cycles requests from `concurrency` clients over loopback, against the bot (composition
-root + SlackAdapter in HTTP mode, pointed at a FakeSlack) and against a bare slack-bolt AsyncApp
-that only acknowledges, each in its own process, alternating, in the same run. The command is a
-check-in (`checkin 1 happened=…`), the bot's commonest write: the bot acknowledges first and
-then saves it and answers through the response URL, so that work competes with the next
-acknowledgements, as it does in production. Latency is the client's: request sent to response
-read. `answered` is when the last response-URL answer arrived."""
+Signed /cycles requests from `concurrency` clients over loopback, to the bot served as `cycles
+run` serves it (bot.app.serve: the composition root, its SlackAdapter in HTTP mode) and to a
+bare slack-bolt AsyncApp that only acknowledges, alternating, in the same run. The bot, the bare
+app and the FakeSlack they call (the Web API, and the response URLs the bot answers on) each
+run in a process of their own, apart from the client that times them. The command is a check-in
+(`checkin 1 happened=…`), the bot's commonest write: the bot acknowledges first and then saves
+it and answers through the response URL, so that work competes with the next acknowledgements,
+as it does in production. Latency is the client's: request sent to response read. `answered`
+is when the last response-URL answer arrived."""
 
 from __future__ import annotations
 

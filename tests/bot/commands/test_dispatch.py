@@ -24,7 +24,7 @@ async def test_commands_take_turns(deps: Deps) -> None:
         return Reply.text(f"done {args.positional[0]}")
 
     spec = CommandSpec(("slow",), "slow <n>", "Waits.", slow)
-    dispatcher = Dispatcher(deps, [spec], concurrency=2)
+    dispatcher = Dispatcher(deps, [spec], concurrency=2, stall=30)
     people = [Actor(Platform.CONSOLE, "console", f"u{n}", f"P{n}") for n in range(5)]
     tasks = [
         asyncio.create_task(dispatcher.handle(p, HERE, f"slow {n}")) for n, p in enumerate(people)
@@ -41,3 +41,30 @@ async def test_commands_take_turns(deps: Deps) -> None:
     assert [r.message.text for r in results if isinstance(r, Reply)] == [
         f"done {n}" for n in range(5)
     ]
+
+
+async def test_commands_stuck_on_slow_work_do_not_hold_up_the_rest(deps: Deps) -> None:
+    release = asyncio.Event()
+
+    async def slow(inv: Invocation, args: Args) -> Result:
+        await release.wait()  # a model or a platform that takes its time
+        return Reply.text("slow done")
+
+    async def quick(inv: Invocation, args: Args) -> Result:
+        return Reply.text("quick done")
+
+    specs = [
+        CommandSpec(("slow",), "slow", "Waits.", slow),
+        CommandSpec(("quick",), "quick", "Answers.", quick),
+    ]
+    dispatcher = Dispatcher(deps, specs, concurrency=1, stall=0.2)
+    ada = Actor(Platform.CONSOLE, "console", "u1", "Ada")
+    bea = Actor(Platform.CONSOLE, "console", "u2", "Bea")
+    stuck = asyncio.create_task(dispatcher.handle(ada, HERE, "slow"))
+    await asyncio.sleep(0.05)
+    answered = await asyncio.wait_for(dispatcher.handle(bea, HERE, "quick"), 5)
+    assert isinstance(answered, Reply) and answered.message.text == "quick done"
+    assert not stuck.done()
+    release.set()
+    done = await stuck
+    assert isinstance(done, Reply) and done.message.text == "slow done"
