@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 import traceback
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -34,35 +35,69 @@ STALL_SECONDS = 1.0
 
 
 class Turns:
-    """At most `size` commands at once, first come first served, unless they stall."""
+    """At most `size` commands at once, first come first served, unless they stall: when no
+    command has finished for `stall` seconds, everyone waiting goes ahead."""
 
     def __init__(self, size: int, stall: float) -> None:
-        self._free = asyncio.Semaphore(size)
+        self._size = size
         self._stall = stall
+        self._running = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
         self._finished = time.monotonic()
+        self._watch: asyncio.TimerHandle | None = None
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        held = await self._wait()
+        if self._running < self._size and not self._waiting:
+            self._running += 1
+        else:
+            await self._wait()
         try:
             yield
         finally:
             self._finished = time.monotonic()
-            if held:
-                self._free.release()
+            self._release()
 
-    async def _wait(self) -> bool:
-        """True with a turn; False when going ahead without one, past commands that stall."""
-        if not self._free.locked():
-            return await self._free.acquire()
-        while True:
-            try:
-                await asyncio.wait_for(self._free.acquire(), self._stall)
-            except TimeoutError:
-                if time.monotonic() - self._finished >= self._stall:
-                    return False
+    async def _wait(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        self._arm()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # given a turn just as it was cancelled: pass it on
             else:
-                return True
+                self._waiting.remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        """The next one waiting takes over the turn, or it is free again. Turns given out past
+        `size` during a stall are not passed on."""
+        if self._running <= self._size:
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+        self._running -= 1
+
+    def _arm(self) -> None:
+        # One timer for the lot (not one per waiter): a burst queues thousands.
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().call_later(self._stall, self._check)
+
+    def _check(self) -> None:
+        self._watch = None
+        if not self._waiting:
+            return
+        if time.monotonic() - self._finished >= self._stall:
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if not waiter.done():
+                    self._running += 1
+                    waiter.set_result(None)
+        self._arm()
 
 
 class Dispatcher:

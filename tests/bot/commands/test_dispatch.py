@@ -68,3 +68,24 @@ async def test_commands_stuck_on_slow_work_do_not_hold_up_the_rest(deps: Deps) -
     release.set()
     done = await stuck
     assert isinstance(done, Reply) and done.message.text == "slow done"
+
+
+async def test_a_command_cancelled_while_waiting_gives_up_its_place(deps: Deps) -> None:
+    release = asyncio.Event()
+
+    async def slow(inv: Invocation, args: Args) -> Result:
+        await release.wait()
+        return Reply.text("done")
+
+    dispatcher = Dispatcher(deps, [CommandSpec(("slow",), "slow", "Waits.", slow)], concurrency=1)
+    ada = Actor(Platform.CONSOLE, "console", "u1", "Ada")
+    first = asyncio.create_task(dispatcher.handle(ada, HERE, "slow"))
+    await asyncio.sleep(0.02)
+    gone = asyncio.create_task(dispatcher.handle(ada, HERE, "slow"))
+    third = asyncio.create_task(dispatcher.handle(ada, HERE, "slow"))
+    await asyncio.sleep(0.02)
+    gone.cancel()
+    release.set()
+    assert [r.message.text for r in await asyncio.gather(first, third)] == ["done", "done"]
+    # Nothing is held: the next command runs at once.
+    assert (await asyncio.wait_for(dispatcher.handle(ada, HERE, "slow"), 1)).message.text == "done"
