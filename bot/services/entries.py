@@ -76,7 +76,10 @@ async def authors(session: AsyncSession, member_ids: Iterable[int]) -> dict[int,
 
 def checkin_text(checkin: CheckIn) -> str:
     """The member's own words, field by field; blank lines keep a quote inside one field."""
-    parts = (checkin.happened, checkin.learned, checkin.next)
+    return _words(checkin.happened, checkin.learned, checkin.next)
+
+
+def _words(*parts: str | None) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
@@ -93,8 +96,22 @@ async def collect(
     those in `cycle_ids` when given) and answers to the groups' rounds. Oldest first."""
     if not group_ids:
         return []
+    # Columns, not ORM rows: a big group's week is tens of thousands of check-ins, and the
+    # session would keep every one of them as an object while the summariser runs.
     checkin_query = (
-        select(CheckIn, Experiment.group_id)
+        select(
+            CheckIn.id,
+            CheckIn.member_id,
+            CheckIn.experiment_id,
+            CheckIn.happened,
+            CheckIn.learned,
+            CheckIn.next,
+            CheckIn.named,
+            CheckIn.surprise,
+            CheckIn.confidence,
+            CheckIn.created_at,
+            Experiment.group_id,
+        )
         .join(Experiment, CheckIn.experiment_id == Experiment.id)
         .where(
             Experiment.group_id.in_(group_ids),
@@ -120,7 +137,7 @@ async def collect(
         )
         responses = [(r, g) for r, g in (await session.execute(response_query)).all()]
     names = await authors(
-        session, [c.member_id for c, _ in checkins] + [r.member_id for r, _ in responses]
+        session, [c.member_id for c in checkins] + [r.member_id for r, _ in responses]
     )
 
     def author(member_id: int, named: bool) -> str:
@@ -128,10 +145,10 @@ async def collect(
         return name if named else alias
 
     out: list[GroupEntry] = []
-    for c, group_id in checkins:
+    for c in checkins:
         entry = Entry(
             f"checkin:{c.id}",
-            checkin_text(c),
+            _words(c.happened, c.learned, c.next),
             author(c.member_id, c.named),
             c.surprise,
             c.created_at,
@@ -142,7 +159,7 @@ async def collect(
                 "checkin",
                 c.id,
                 c.member_id,
-                group_id,
+                c.group_id,
                 c.created_at,
                 experiment_id=c.experiment_id,
                 surprise=c.surprise,
