@@ -114,13 +114,12 @@ async def ensure_members(
     out = []
     for info in infos:
         member = found[info.user_id]
-        # As ensure_member does for a person whose Actor carries no platform role.
+        # A channel listing says nothing about roles: the platform role stays as the member's
+        # own last command reported it (alarms and leader digests rely on it).
         if member.display_name != info.display_name and info.display_name:
             member.display_name = info.display_name
         if info.timezone and not member.timezone:
             member.timezone = info.timezone
-        if member.platform_role != Role.MEMBER.label:
-            member.platform_role = Role.MEMBER.label
         out.append(member)
     return out
 

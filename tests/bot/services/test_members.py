@@ -55,3 +55,12 @@ async def test_ensure_members_in_a_big_channel(db: Database) -> None:
         found = await members.ensure_members(s, Platform.SLACK, "T1", infos)
     assert [m.user_id for m in found] == [i.user_id for i in infos]
     assert len({m.id for m in found}) == 1200
+
+
+async def test_a_channel_listing_keeps_the_platform_role_a_command_reported(db: Database) -> None:
+    admin = Actor(Platform.SLACK, "T1", "U1", "Ada", platform_role=Role.ADMIN)
+    async with db.begin() as s:
+        await members.ensure_member(s, admin)
+    async with db.begin() as s:
+        [listed] = await members.ensure_members(s, Platform.SLACK, "T1", [MemberInfo("U1", "Ada")])
+        assert listed.platform_role == "admin"
