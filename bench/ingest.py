@@ -51,23 +51,7 @@ def items(count: int, seeded: Seeded, run: int) -> list[checkins.NewCheckIn]:
 
 
 def core_rows(batch: Sequence[checkins.NewCheckIn]) -> list[dict[str, Any]]:
-    return [
-        {
-            "experiment_id": item.experiment_id,
-            "member_id": item.member_id,
-            "happened": item.data.happened,
-            "learned": item.data.learned,
-            "next": item.data.next,
-            "surprise": item.data.surprise,
-            "confidence": item.data.confidence,
-            "visibility": item.data.visibility,
-            "named": item.data.named,
-            "source_key": item.source_key,
-            "created_at": NOW,
-            "updated_at": NOW,
-        }
-        for item in batch
-    ]
+    return [checkins.row_of(item, NOW) for item in batch]
 
 
 async def clear(db: Database) -> None:

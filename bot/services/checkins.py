@@ -139,23 +139,7 @@ async def record_many(session: AsyncSession, items: Sequence[NewCheckIn], *, now
         if experiment is None:
             raise NotFound(f"There is no experiment #{experiment_id}.")
         experiments.require_running(experiment)
-    rows = [
-        {
-            "experiment_id": item.experiment_id,
-            "member_id": item.member_id,
-            "happened": item.data.happened,
-            "learned": item.data.learned,
-            "next": item.data.next,
-            "surprise": item.data.surprise,
-            "confidence": item.data.confidence,
-            "visibility": item.data.visibility,
-            "named": item.data.named,
-            "source_key": item.source_key,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for item in items
-    ]
+    rows = [row_of(item, now) for item in items]
     plain = [row for row in rows if not row["source_key"]]
     keyed = {str(row["source_key"]): row for row in reversed(rows) if row["source_key"]}
     if keyed:  # a key stored before stores nothing; the first of repeated keys wins
@@ -259,3 +243,21 @@ async def visible_on(
         out.append(VisibleCheckIn(checkin, label))
     out.reverse()  # oldest first reads as a story
     return out, int(total)
+
+
+def row_of(item: NewCheckIn, now: datetime) -> dict[str, Any]:
+    """The checkins row for one new check-in, as a batch insert writes it."""
+    return {
+        "experiment_id": item.experiment_id,
+        "member_id": item.member_id,
+        "happened": item.data.happened,
+        "learned": item.data.learned,
+        "next": item.data.next,
+        "surprise": item.data.surprise,
+        "confidence": item.data.confidence,
+        "visibility": item.data.visibility,
+        "named": item.data.named,
+        "source_key": item.source_key,
+        "created_at": now,
+        "updated_at": now,
+    }
