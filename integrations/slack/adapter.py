@@ -143,7 +143,12 @@ class SlackAdapter:
             self.socket = handler
             log.info("slack: connected in Socket Mode (team %s)", self.team_id)
         else:
-            server = HttpServer(bolt, self.settings.http_host, self.settings.http_port)
+            server = HttpServer(
+                bolt,
+                self.settings.http_host,
+                self.settings.http_port,
+                self.settings.signing_secret.get_secret_value(),
+            )
             self._accepting = True
             await server.start()
             self.http = server
@@ -211,7 +216,14 @@ class SlackAdapter:
             self.app.metrics.observe_ack("slack", time.perf_counter() - started)
             return resp
 
+        async def failed(error: Exception) -> BoltResponse:
+            # A payload bolt or a listener could not handle: one line, no trace, and a 400
+            # (when it is not acknowledged yet; a listener's own failures answer the person).
+            log.warning("slack: could not handle a request (%s)", type(error).__name__)
+            return BoltResponse(status=400, body="bad request")
+
         bolt.middleware(gate)
+        bolt.error(failed)
         register(bolt, self.interactions)
         return bolt
 

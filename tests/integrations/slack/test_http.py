@@ -1,0 +1,189 @@
+"""HTTP mode at its edge: what reaches /slack/events unsigned, malformed or replayed gets a 4xx
+or a short answer, never a 500 or a traceback in the log, and a replayed command runs once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.parse
+
+import aiohttp
+import pytest
+
+from tests.integrations.slack.conftest import ADMIN, CHANNEL, SECRET, Bot
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    for record in caplog.records:
+        assert record.exc_info is None, record.getMessage()
+        assert "Traceback" not in record.getMessage()
+    assert "Traceback" not in caplog.text
+
+
+async def test_an_unsigned_request_with_a_bad_timestamp_is_401(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = urllib.parse.urlencode({"command": "/cycles", "text": "help"})
+    async with aiohttp.ClientSession() as session:
+        for headers in (
+            {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=abc"},
+            {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""},
+            {"X-Slack-Request-Timestamp": "1e3"},
+            {},
+        ):
+            async with session.post(
+                bot.driver.url, data=body, headers={"Content-Type": FORM, **headers}
+            ) as response:
+                assert response.status == 401, headers
+    assert bot.fake.responses == []
+    no_traceback(caplog)
+
+
+async def test_an_old_signature_is_401(bot: Bot) -> None:
+    body = urllib.parse.urlencode({"command": "/cycles", "text": "help"})
+    sent = await bot.driver.post(body, FORM, timestamp=int(time.time()) - 3600)
+    assert sent.status == 401
+
+
+MALFORMED = [
+    ("not json", "application/json"),
+    ("[1, 2, 3]", "application/json"),
+    ('"just a string"', "application/json"),
+    ('{"type": "event_callback", "event": "not an object"}', "application/json"),
+    ('{"type": "event_callback", "event": {"type": "message"}, "team_id": 7}', "application/json"),
+    ("payload=not-json", FORM),
+    ("payload=%5B1%2C2%5D", FORM),
+    ("payload=" + urllib.parse.quote('{"type": "block_actions"}'), FORM),
+    ("payload=" + urllib.parse.quote('{"type": "block_actions", "actions": "x"}'), FORM),
+    (
+        "payload="
+        + urllib.parse.quote('{"type": "block_actions", "actions": [{"action_id": "cycles:0"}]}'),
+        FORM,
+    ),
+    (
+        "payload="
+        + urllib.parse.quote(
+            json.dumps(
+                {
+                    "type": "block_actions",
+                    "user": "U01",
+                    "team": "T1",
+                    "container": [],
+                    "actions": [{"action_id": "cycles:0", "value": 5}],
+                }
+            )
+        ),
+        FORM,
+    ),
+    (
+        "payload="
+        + urllib.parse.quote(
+            json.dumps(
+                {
+                    "type": "view_submission",
+                    "view": {"callback_id": "cycles_form", "private_metadata": "[]", "state": 3},
+                }
+            )
+        ),
+        FORM,
+    ),
+    ("payload=" + urllib.parse.quote('{"type": "view_submission", "view": 3}'), FORM),
+    ("text=help&user_id=U01", FORM),
+    ("command=%2Fcycles&text=help", FORM),
+    ("command=%2Fcycles&text=help&user_id=U01&channel_id=C1&team_id=T1", FORM),
+    ("command=%2Fcycles&command=%2Fother&text=%ZZ%", FORM),
+    ("%%%&&&===", FORM),
+    ("\x00\x01binary", "application/octet-stream"),
+    ("", FORM),
+    ("", "application/json"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), MALFORMED)
+async def test_a_signed_malformed_request_is_never_a_500(
+    bot: Bot, caplog: pytest.LogCaptureFixture, body: str, content_type: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sent = await bot.driver.post(body, content_type)
+    assert sent.status < 500, (sent.status, sent.body)
+    if sent.status >= 400:
+        assert len(sent.body) < 200
+    await bot.app.drain_outbox()
+    no_traceback(caplog)
+
+
+async def test_a_signed_body_that_is_not_utf8_is_400(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    raw = b"command=%2Fcycles&text=\xff\xfe"
+    stamp = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), b"v0:" + stamp.encode() + b":" + raw, hashlib.sha256)
+    headers = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + digest.hexdigest()}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            bot.driver.url, data=raw, headers={"Content-Type": FORM, **headers}
+        ) as response,
+    ):
+        assert response.status == 400
+    no_traceback(caplog)
+
+
+async def test_a_command_that_says_payload_is_still_a_command(bot: Bot) -> None:
+    sent = await bot.driver.slash(ADMIN, CHANNEL, "help payload")
+    assert sent.status == 200
+    await bot.until(lambda: len(bot.fake.responses) == 1, drain=False)
+    assert "payload" in str(bot.fake.responses[0]["text"])  # the text reached the command
+
+
+async def test_a_replayed_slash_command_runs_once(bot: Bot) -> None:
+    form = {
+        "team_id": bot.fake.team,
+        "channel_id": CHANNEL,
+        "user_id": ADMIN,
+        "user_name": "admin",
+        "command": "/cycles",
+        "text": "cycle new name=Replayed question=Why? scale=team",
+        "response_url": bot.fake.response_url(),
+        "trigger_id": bot.fake.new_trigger(ADMIN),
+    }
+    body = urllib.parse.urlencode(form)
+    stamp = int(time.time())
+    first = await bot.driver.post(body, FORM, timestamp=stamp)
+    assert first.status == 200
+    await bot.until(lambda: len(bot.fake.views) + len(bot.fake.responses) >= 1, drain=False)
+    again = await bot.driver.post(body, FORM, timestamp=stamp)  # the same bytes, same signature
+    assert again.status == 200
+    await bot.app.drain_outbox()
+    await bot.until(lambda: True)
+    # One modal opened (or one answer), not two.
+    assert len(bot.fake.views) + len(bot.fake.responses) == 1
+
+
+async def test_a_replayed_help_answers_once(bot: Bot) -> None:
+    body = urllib.parse.urlencode(
+        {
+            "team_id": bot.fake.team,
+            "channel_id": CHANNEL,
+            "user_id": ADMIN,
+            "command": "/cycles",
+            "text": "help",
+            "response_url": bot.fake.response_url(),
+            "trigger_id": bot.fake.new_trigger(ADMIN),
+        }
+    )
+    stamp = int(time.time())
+    assert (await bot.driver.post(body, FORM, timestamp=stamp)).status == 200
+    await bot.until(lambda: len(bot.fake.responses) == 1, drain=False)
+    assert (await bot.driver.post(body, FORM, timestamp=stamp)).status == 200
+    # A fresh command afterwards is answered: waiting for it shows the replay was not.
+    assert (await bot.driver.slash(ADMIN, CHANNEL, "help")).status == 200
+    await bot.until(lambda: len(bot.fake.responses) >= 2, drain=False)
+    assert len(bot.fake.responses) == 2
