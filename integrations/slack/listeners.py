@@ -172,6 +172,9 @@ class Interactions:
             channel = channel_ref(team, body.get("channel_id"), user_id)
             trigger_id = str(body.get("trigger_id", ""))
             try:
+                if trigger_id and not await self.claim_once(f"command:{trigger_id}"):
+                    log.info("slack: a replayed slash command was ignored")
+                    return
                 actor = await self.actor(team, user_id, str(body.get("user_name", "")))
                 result = await self.run(
                     actor,
@@ -213,6 +216,9 @@ class Interactions:
             if not command:
                 return
             try:
+                if trigger_id and not await self.claim_once(f"action:{trigger_id}"):
+                    log.info("slack: a replayed button click was ignored")
+                    return
                 actor = await self.actor(team, user_id)
                 result = await self.run(
                     actor, channel, command, source_key=f"slack:action:{trigger_id}"
@@ -339,8 +345,14 @@ class Interactions:
         event_id = str(body.get("event_id") or "")
         if not event_id:
             return True
+        return await self.claim_once(event_id)
+
+    async def claim_once(self, key: str) -> bool:
+        """True the first time `key` is seen. Slash commands and clicks are keyed by their
+        trigger id (one per invocation): a signed request re-sent within Slack's five-minute
+        window carries the same one, and Slack does not mark it as a retry."""
         async with self.app.deps.db.begin() as session:
-            return await events.claim_event(session, str(Platform.SLACK), event_id)
+            return await events.claim_event(session, str(Platform.SLACK), key[:128])
 
     async def message(self, body: dict[str, Any]) -> None:
         """A message in the app's DM: in a prompt's thread it is an answer; else a command."""
