@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import Button, ChannelRef, Form, FormField, Message, Platform, Reply, Section
+from integrations.common.text import slack_mrkdwn, slack_plain
 
 Block = dict[str, Any]
 
@@ -30,10 +31,6 @@ FORM_CALLBACK = "cycles_form"
 ACTION_PREFIX = "cycles:"
 ACTION_PATTERN = re.compile(r"^cycles:\d+$")
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
-_MID_GT = re.compile(r"(?<!^)(?<!\n)>")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
-
 
 def plain(text: str, limit: int = MAX_SECTION) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
@@ -44,13 +41,14 @@ def clip(text: str, limit: int) -> str:
 
 
 def mrkdwn(text: str) -> str:
-    """Core text -> Slack mrkdwn. & and < (and > inside a line) are escaped first, so text that
-    members wrote never turns into a mention (<!channel>) or a link; **bold** and [label](url)
-    are converted."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;")
-    escaped = _MID_GT.sub("&gt;", escaped)  # a '>' opening a line stays a quote
-    escaped = _BOLD.sub(r"*\1*", escaped)
-    return _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", escaped)
+    """Core text -> Slack mrkdwn, with nothing a member wrote turned into a mention or a link
+    (see integrations.common.text)."""
+    return slack_mrkdwn(text)
+
+
+def fallback(text: str, limit: int = MAX_FALLBACK) -> str:
+    """A post's `text` field: Slack parses it for mentions too, so it is escaped as well."""
+    return clip(slack_plain(text), limit) or " "
 
 
 def split_text(text: str, limit: int = MAX_SECTION) -> list[str]:
@@ -105,7 +103,7 @@ def section_blocks(section: Section) -> list[Block]:
     """A section as its own message body: the title in bold, the text, then its sources."""
     blocks = text_blocks(f"**{section.title}**\n{section.text}")
     if section.source_ids:
-        sources = clip("Sources: " + ", ".join(section.source_ids), MAX_SECTION)
+        sources = clip(mrkdwn("Sources: " + ", ".join(section.source_ids)), MAX_SECTION)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": sources}]})
     return blocks
 
@@ -122,8 +120,8 @@ def _chunks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[list[Block]]:
     return [blocks[i : i + limit] for i in range(0, len(blocks), limit)] or [[]]
 
 
-def _post(blocks: list[Block], fallback: str) -> Post:
-    return Post(clip(fallback, MAX_FALLBACK) or " ", blocks)
+def _post(blocks: list[Block], text: str) -> Post:
+    return Post(fallback(text), blocks)
 
 
 def message_posts(message: Message) -> tuple[list[Post], list[Post]]:
@@ -154,8 +152,7 @@ def reply_payloads(reply: Reply, *, max_payloads: int = 5) -> list[dict[str, Any
         chunks[-1] = [*chunks[-1][: MAX_BLOCKS - 1], *text_blocks("(The rest was cut: too long.)")]
     kind = "ephemeral" if reply.ephemeral else "in_channel"
     return [
-        {"response_type": kind, "text": clip(message.text, MAX_FALLBACK) or " ", "blocks": chunk}
-        for chunk in chunks
+        {"response_type": kind, "text": fallback(message.text), "blocks": chunk} for chunk in chunks
     ]
 
 

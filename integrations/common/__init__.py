@@ -1,0 +1,1 @@
+"""What every adapter needs and no platform library provides."""
