@@ -38,6 +38,7 @@ from integrations.discord.render import (
     close_files,
     embed_batches,
     files_for,
+    outgoing_content,
     plain_messages,
     section_embeds,
     split_text,
@@ -259,7 +260,7 @@ class DiscordAdapter:
             "allowed_mentions": discord.AllowedMentions.none(),
         }
         if out.content:
-            kwargs["content"] = out.content
+            kwargs["content"] = outgoing_content(out.content)
         if out.embeds:
             kwargs["embeds"] = out.embeds
         if out.view is not None:
@@ -282,7 +283,7 @@ class DiscordAdapter:
         key: str,
     ) -> str:
         """The headline as the parent message, the rest in a thread started from it."""
-        chunks = split_text(message.text)
+        chunks = split_text(outgoing_content(message.text))
         parent = Outgoing(content=chunks[0], view=view, attachments=message.attachments)
         parent_id = await self._create(http, channel_id, parent, nonce(key, 0))
         try:

@@ -35,6 +35,9 @@ def make_client(settings: DiscordSettings) -> discord.Client:
         "guild_ready_timeout": settings.guild_ready_timeout,
         "chunk_guilds_at_startup": settings.members_intent,
         "max_messages": None,  # the bot never reads messages back: keep none in memory
+        # Member text never pings anyone: the default for every send, which each send that
+        # carries member text also states itself.
+        "allowed_mentions": discord.AllowedMentions.none(),
     }
     # The bot never joins voice: discord.py's warnings about voice libraries are noise here.
     quiet = logging.getLogger("discord.client")

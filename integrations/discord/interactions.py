@@ -34,6 +34,7 @@ from integrations.discord.render import (
     close_files,
     describe_errors,
     files_for,
+    outgoing_content,
     plain_messages,
     select_item,
     text_input,
@@ -97,7 +98,7 @@ class Responder:
         files = files_for(out.attachments)
         kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
         if out.content:
-            kwargs["content"] = out.content
+            kwargs["content"] = outgoing_content(out.content)
         if out.embeds:
             kwargs["embeds"] = out.embeds
         if out.view is not None:
@@ -112,7 +113,7 @@ class Responder:
                 self._placeholder = False
                 if ephemeral:
                     await interaction.edit_original_response(
-                        content=out.content or None,
+                        content=outgoing_content(out.content) or None,
                         embeds=out.embeds,
                         view=out.view,
                         attachments=files or MISSING,
@@ -131,10 +132,15 @@ class Responder:
 
     async def update(self, content: str, view: discord.ui.View | None) -> None:
         """Replace the message the component sits on."""
+        content = outgoing_content(content)
         if self.fresh:
-            await self.interaction.response.edit_message(content=content, view=view)
+            await self.interaction.response.edit_message(
+                content=content, view=view, allowed_mentions=NO_MENTIONS
+            )
         else:
-            await self.interaction.edit_original_response(content=content, view=view)
+            await self.interaction.edit_original_response(
+                content=content, view=view, allowed_mentions=NO_MENTIONS
+            )
 
 
 def _modal_values(components: Sequence[Mapping[str, Any]]) -> Iterator[tuple[str, str]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.domain import Button, FormField, Message, Section
+from integrations.common.text import discord as safe
 
 CONTENT_LIMIT = 2000
 DESCRIPTION_LIMIT = 4096
@@ -62,12 +63,13 @@ def section_embeds(sections: Sequence[Section]) -> list[discord.Embed]:
     """One embed per section; a long section continues in further embeds."""
     embeds: list[discord.Embed] = []
     for section in sections:
-        parts = split_text(section.text or "…", DESCRIPTION_LIMIT)
+        parts = split_text(safe(section.text) or "…", DESCRIPTION_LIMIT)
         for index, part in enumerate(parts):
-            title = section.title if index == 0 else f"{section.title} (continued)"
+            title = safe(section.title if index == 0 else f"{section.title} (continued)")
             embed = discord.Embed(title=clip(title, TITLE_LIMIT), description=part)
             if section.source_ids and index == len(parts) - 1:
-                embed.set_footer(text=clip("Sources: " + ", ".join(section.source_ids), 1000))
+                sources = safe("Sources: " + ", ".join(section.source_ids))
+                embed.set_footer(text=clip(sources, 1000))
             embeds.append(embed)
     return embeds
 
@@ -126,7 +128,8 @@ def button_view(buttons: Sequence[tuple[Button, str]]) -> discord.ui.View | None
 
 @dataclass
 class Outgoing:
-    """One Discord message to send."""
+    """One Discord message to send. Its content is escaped again as it goes out (see
+    `outgoing_content`); escaping is idempotent, so text escaped before splitting stays as is."""
 
     content: str = ""
     embeds: list[discord.Embed] = field(default_factory=list)
@@ -139,12 +142,17 @@ def plain_messages(
 ) -> list[Outgoing]:
     """A message without a thread: text chunks, then sections as embeds; the attachments ride on
     the first message and the buttons on the last, after what they act on."""
-    out = [Outgoing(content=chunk) for chunk in split_text(message.text, limit)]
+    out = [Outgoing(content=chunk) for chunk in split_text(safe(message.text), limit)]
     for batch in embed_batches(section_embeds(message.sections)):
         out.append(Outgoing(embeds=batch))
     out[0].attachments = message.attachments
     out[-1].view = view
     return out
+
+
+def outgoing_content(content: str) -> str:
+    """Content as it leaves for Discord: every send path calls this, whatever built it."""
+    return safe(content)
 
 
 def thread_name(message: Message) -> str:
