@@ -5,13 +5,15 @@ from __future__ import annotations
 import textwrap
 
 from bot.domain import Form, FormField, Message, Reply
+from integrations.common.text import terminal
 
 WIDTH = 96
 
 
 def _wrap(text: str, indent: str) -> list[str]:
+    """`text` cleaned for the terminal (see integrations.common.text), wrapped and indented."""
     lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
+    for paragraph in terminal(text).splitlines() or [""]:
         if not paragraph.strip():
             lines.append(indent.rstrip())
             continue
@@ -33,14 +35,14 @@ def _wrap(text: str, indent: str) -> list[str]:
 def render_message(message: Message, indent: str = "  ") -> str:
     lines = _wrap(message.text, indent)
     for section in message.sections:
-        lines.append(f"{indent}  ↳ {section.title}")
+        lines.append(f"{indent}  ↳ {terminal(section.title)}")
         lines.extend(_wrap(section.text, indent + "    "))
         if section.source_ids:
             lines.extend(_wrap(f"sources: {', '.join(section.source_ids)}", indent + "    "))
     for path in message.attachments:
-        lines.append(f"{indent}  [attachment] {path}")
+        lines.append(f"{indent}  [attachment] {terminal(path)}")
     for button in message.buttons:
-        lines.append(f"{indent}  [{button.label}] type: {button.command}")
+        lines.append(f"{indent}  [{terminal(button.label)}] type: {terminal(button.command)}")
     return "\n".join(lines)
 
 
@@ -57,9 +59,9 @@ def field_prompt(f: FormField, current: str | None) -> str:
         parts.append(f"enter keeps: {current[:40]}")
     elif not f.required:
         parts.append("optional")
-    return f"  {f.name} ({'; '.join(parts)})> "
+    return terminal(f"  {f.name} ({'; '.join(parts)})> ")
 
 
 def render_form_intro(form: Form) -> str:
-    head = f"  [form] {form.title}"
+    head = f"  [form] {terminal(form.title)}"
     return head + (f"\n{render_message(Message(form.intro), '  ')}" if form.intro else "")
