@@ -1,4 +1,9 @@
-"""Neutral replies, messages and forms. The core returns these; each adapter renders them."""
+"""Neutral replies, messages and forms. The core returns these; each adapter renders them.
+
+All text here is plain text that may hold what members wrote (quoted inside the core's own
+sentences), so adapters escape every field for their platform (integrations/common/text.py).
+The core therefore never writes a mention or a link: anything that looks like one is a
+member's words and is shown as written."""
 
 from __future__ import annotations
 
