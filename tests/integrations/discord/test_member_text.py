@@ -78,3 +78,20 @@ async def test_a_round_summary_and_a_digest_keep_member_text_as_text(
     assert f"<{ZWSP}@123456789012345678>" in joined
     assert f"@{ZWSP}everyone" in joined
     assert f"[click]{ZWSP}(https://evil.example)" in joined
+
+
+async def test_answers_to_commands_keep_member_text_as_text(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    guild, channel, facilitator = world(fake, members=2)
+    await start_bot()
+    values = {"name": HOSTILE[:90], "question": HOSTILE, "scale": "team"}
+    created = await run(fake, guild, channel, facilitator, "cycle new", values)
+    listed = await run(fake, guild, channel, facilitator, "cycle list")
+    answers = fake.answers(created) + fake.answers(listed)
+    assert "evil.example" in fake.answer_text(created) + fake.answer_text(listed)
+    for data in answers:
+        for text in shown(data):
+            assert not LIVE.search(text), text
+    for call, data in outgoing(fake):
+        assert data.get("allowed_mentions", {}).get("parse") == [], (call.path, data)
