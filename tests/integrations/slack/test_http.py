@@ -35,6 +35,8 @@ async def test_an_unsigned_request_with_a_bad_timestamp_is_401(
             {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=abc"},
             {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""},
             {"X-Slack-Request-Timestamp": "1e3"},
+            {"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=abc"},
+            {"X-Slack-Request-Timestamp": "-1", "X-Slack-Signature": "v0=abc"},
             {},
         ):
             async with session.post(
