@@ -63,7 +63,8 @@ def test_the_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path: Pat
 
     empty = tmp_path / "elsewhere"
     empty.mkdir()
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    env["LANG"] = "C.UTF-8"
     where = run(python, "-c", "import bot; print(bot.__file__)", cwd=empty, env=env)
     assert Path(where.strip()).is_relative_to(venv), where
     assert not Path(where.strip()).is_relative_to(ROOT)
