@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +30,29 @@ DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="SQLite file to use (kept between runs) instead of a fresh one."),
 ]
+
+
+def _print_version(wanted: bool) -> None:
+    if not wanted:
+        return
+    try:
+        version = importlib.metadata.version("learning-cycles")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        version = "unknown (not installed)"
+    typer.echo(f"cycles {version}")
+    raise typer.Exit()
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Learning Cycles: reflection rounds, experiment check-ins and weekly sensemaking digests."""
 
 
 def _settings(config: Path | None, **overrides: str) -> Settings:

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from bot.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Round templates and model prompts ship inside the package, so an installed wheel has them.
+BUNDLED_PROMPTS = Path(__file__).resolve().parent / "prompts"
 
 # Documented environment names -> (section, key). Secrets live only here.
 ENV_KEYS: dict[str, tuple[str, str]] = {
@@ -62,7 +63,7 @@ class BotSettings(Section):
     data_dir: Path = Path("data")
     database_url: str = ""
     timezone: str = "UTC"
-    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    prompts_dir: Path = BUNDLED_PROMPTS
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     facilitators: list[str] = Field(default_factory=list)

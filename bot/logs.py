@@ -11,6 +11,10 @@ import sys
 _TOKEN = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
 
 
+# Libraries whose INFO lines are routine (APScheduler: "Running job", "executed successfully").
+CHATTY_LIBRARIES = ("apscheduler",)
+
+
 class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -45,6 +49,9 @@ def setup_logging(level: str, fmt: str) -> None:
     # Client libraries log request bodies at DEBUG, and request bodies carry entry text.
     for noisy in ("openai", "httpx", "httpcore", "slack_bolt", "slack_sdk", "discord", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # The scheduler logs a line for every job it runs: only worth reading while debugging.
+    for chatty in CHATTY_LIBRARIES:
+        logging.getLogger(chatty).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
 
 
 def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:

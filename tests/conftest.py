@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.adapters import AdapterRegistry
-from bot.config import Settings, load_settings
+from bot.config import BUNDLED_PROMPTS, Settings, load_settings
 from bot.services.context import Deps
 from bot.services.templates import load_templates
 from bot.store.base import Base
@@ -112,7 +112,7 @@ def deps(settings: Settings, db: Database, clock: Clock) -> Deps:
         settings=settings,
         db=db,
         adapters=AdapterRegistry(),
-        templates=load_templates(ROOT / "prompts" / "rounds"),
+        templates=load_templates(BUNDLED_PROMPTS / "rounds"),
         summariser=make_summariser(settings),
         clock=clock,
     )

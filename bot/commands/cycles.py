@@ -6,6 +6,7 @@ from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import check_choice, check_text, parse_id
 from bot.domain import FormField, Reply
+from bot.domain.plural import plural
 from bot.services import cycles, groups
 from bot.services.context import Invocation
 
@@ -60,7 +61,7 @@ async def cycle_list(inv: Invocation, args: Args) -> Result:
         mark = "" if c.group_id == group.id else " (another group)"
         lines.append(
             f"{'    ' * node.depth}#{c.id} {c.name} [{c.scale}]{mark}: {c.question}"
-            f" ({node.experiments} experiments)"
+            f" ({plural(node.experiments, 'experiment')})"
         )
     return Reply.text("\n".join(lines))
 

@@ -6,6 +6,7 @@ from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import check_choice, check_text, parse_id
 from bot.domain import FormField, Reply
+from bot.domain.plural import plural
 from bot.errors import FieldErrors, NotFound, UserError
 from bot.services import checkins, events, experiments, groups, privacy
 from bot.services.context import Invocation
@@ -91,10 +92,9 @@ def _line(row: experiments.ExperimentRow, *, with_group: bool) -> str:
     owner = row.owner_name or "no owner"
     cycle = f"cycle #{e.cycle_id} {row.cycle_name}" if e.cycle_id else "no cycle"
     where = f", in {row.group_name}" if with_group else ""
-    plural = "" if row.checkins == 1 else "s"
     return (
         f"#{e.id} {e.title} [{e.status}] by {owner}, {cycle}{where}, "
-        f"{row.checkins} check-in{plural}"
+        f"{plural(row.checkins, 'check-in')}"
     )
 
 

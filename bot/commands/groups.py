@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import ChannelRef, Reply, Role
+from bot.domain.plural import plural
 from bot.errors import UserError
 from bot.services import groups
 from bot.services.context import Invocation
@@ -114,7 +115,8 @@ async def group_show(inv: Invocation, args: Args) -> Result:
         group = await groups.require_group(session, inv.channel)
         channels = groups.channels_of(group)
         name = group.name
-    lines = [f"This channel belongs to the learning group *{name}*, in {len(channels)} place(s):"]
+    places = plural(len(channels), "place")
+    lines = [f"This channel belongs to the learning group *{name}*, in {places}:"]
     lines += [
         f"• {_describe(c)}" + (" (here)" if c.key == inv.channel.key else "") for c in channels
     ]

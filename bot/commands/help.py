@@ -1,4 +1,5 @@
-"""`help` and `help <command>`: every command, and each one's fields."""
+"""`help` and `help <command>`: every command, each one's fields, and the commands under a
+word such as `round` or `cycle`."""
 
 from __future__ import annotations
 
@@ -21,21 +22,40 @@ def describe_field(f: FormField) -> str:
     return f"  {f.name}: {f.label}: {kind}{need}{hint}"
 
 
+def _subcommands(specs: Sequence[CommandSpec], words: list[str]) -> list[CommandSpec]:
+    """The commands under `words` (`round` -> `round start`, `round status`, ...)."""
+    prefix = tuple(w.lower() for w in words)
+    return [s for s in specs if len(s.path) > len(prefix) and s.path[: len(prefix)] == prefix]
+
+
+def _listed(spec: CommandSpec) -> str:
+    who = f" ({spec.min_role.label}s)" if spec.min_role > Role.MEMBER else ""
+    return f"  `{spec.usage}`: {spec.summary}{who}"
+
+
 def make_help(specs: Sequence[CommandSpec]) -> CommandSpec:
     async def help_command(inv: Invocation, args: Args) -> Result:
         if args.positional:
-            found = find(specs, args.positional)
-            if found is None:
-                return Reply.text(f"No command '{' '.join(args.positional)}'. Type `help`.")
-            spec = found[0]
-            lines = [f"`{spec.usage}`", spec.summary]
-            if spec.details:
-                lines.append(spec.details)
-            if spec.min_role > Role.MEMBER:
-                lines.append(f"Who: {spec.min_role.label}s.")
-            if spec.fields:
-                lines.append("Fields (fill the form, or type them inline as field=value):")
-                lines.extend(describe_field(f) for f in spec.fields)
+            words = args.positional
+            found = find(specs, words)
+            subs = _subcommands(specs, words)
+            exact = found is not None and len(found[0].path) == len(words)
+            if found is None and not subs:
+                return Reply.text(f"No command '{' '.join(words)}'. Type `help`.")
+            lines: list[str] = []
+            if found is not None and (exact or not subs):
+                spec = found[0]
+                lines += [f"`{spec.usage}`", spec.summary]
+                if spec.details:
+                    lines.append(spec.details)
+                if spec.min_role > Role.MEMBER:
+                    lines.append(f"Who: {spec.min_role.label}s.")
+                if spec.fields:
+                    lines.append("Fields (fill the form, or type them inline as field=value):")
+                    lines.extend(describe_field(f) for f in spec.fields)
+            if subs:
+                lines.append(f"`{' '.join(words).lower()}` commands:")
+                lines.extend(_listed(s) for s in subs)
             return Reply.text("\n".join(lines))
         lines = ["Learning Cycles commands (`help <command>` for details):"]
         for spec in specs:
@@ -44,5 +64,8 @@ def make_help(specs: Sequence[CommandSpec]) -> CommandSpec:
         return Reply.text("\n".join(lines))
 
     return CommandSpec(
-        ("help",), "help [command]", "This list, or one command's fields.", help_command
+        ("help",),
+        "help [command]",
+        "This list, or one command's fields (`help round`: the round commands).",
+        help_command,
     )

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import Button, Message, Reply
+from bot.domain.plural import plural as _plural
 from bot.services import privacy
 from bot.services.context import Invocation
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 async def privacy_info(inv: Invocation, args: Args) -> Result:

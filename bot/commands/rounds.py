@@ -10,6 +10,7 @@ from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import check_bool, check_choice, check_int, check_text, parse_id
 from bot.domain import Form, FormField, MemberInfo, Reply, Role, Visibility
+from bot.domain.plural import plural
 from bot.errors import FieldErrors, NotFound, UserError
 from bot.services import groups, members
 from bot.services import rounds as svc
@@ -275,7 +276,8 @@ async def answer(inv: Invocation, args: Args) -> Result:
         )
     verb = "Updated" if existing else "Saved"
     return Reply.text(
-        f"{verb} your answers to round #{round_.id} ({len(kept)} of {len(keys)} questions; "
+        f"{verb} your answers to round #{round_.id} "
+        f"({len(kept)} of {plural(len(keys), 'question')}; "
         f"{svc.sharing_phrase(visibility, named)}). You can edit them until {closes}.",
         buttons=(svc.answer_button(round_.id, edit=True),),
     )
@@ -303,7 +305,7 @@ async def round_status(inv: Invocation, args: Args) -> Result:
         f"Answered: {counts.answered} of {_plural(counts.recipients, 'member')} ({counts.rate}%).",
     ]
     if asked:
-        lines.append(f"You answered {len(mine)} of {len(round_.prompts)} questions.")
+        lines.append(f"You answered {len(mine)} of {plural(len(round_.prompts), 'question')}.")
     if report is not None:
         lines.append(
             f"Deliveries: {report.sent} sent, {report.pending} pending, {report.failed} failed."

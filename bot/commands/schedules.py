@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import Reply, Role
+from bot.domain.plural import plural
 from bot.errors import UserError
 from bot.services import groups, schedules
 from bot.services import rounds as svc
@@ -100,7 +101,7 @@ async def round_schedule(inv: Invocation, args: Args) -> Result:
         member = await session.get_one(Member, inv.member_id)
         timezone = svc.tz_of(member, group)
     hours = duration.total_seconds() / 3600
-    length = f"{hours / 24:g} days" if hours >= 24 else f"{hours:g} hours"
+    length = plural(hours / 24, "day") if hours >= 24 else plural(hours, "hour")
     return Reply.text(
         f"Rounds of *{template.title}* now start on `{expression}`, at that time in each "
         f"member's own timezone, and stay open {length} after the last member's start. "

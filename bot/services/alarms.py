@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.domain import Button, ChannelRef, Message, Platform, Visibility
+from bot.domain.plural import plural
 from bot.errors import NotFound, UserError
 from bot.services import members, outbox
 from bot.services.context import Deps
@@ -104,9 +105,9 @@ async def _stale_and_long(
         if now - last_sign >= stale_after:
             days = (now - last_sign).days
             what = (
-                f"has had no check-in since it started {days} days ago"
+                f"has had no check-in since it started {plural(days, 'day')} ago"
                 if last is None
-                else f"has had no check-in for {days} days"
+                else f"has had no check-in for {plural(days, 'day')}"
             )
             out.append(Finding(STALE_CHECKIN, subject, f"{name} {what}.", last_sign + stale_after))
         if now - experiment.started_at >= long_after:
@@ -115,7 +116,7 @@ async def _stale_and_long(
                 Finding(
                     RUNNING_LONG,
                     subject,
-                    f"{name} has been running for {weeks} weeks without a conclusion.",
+                    f"{name} has been running for {plural(weeks, 'week')} without a conclusion.",
                     experiment.started_at + long_after,
                 )
             )
@@ -174,7 +175,8 @@ async def _low_participation(
             Finding(
                 LOW_PARTICIPATION,
                 f"round:{round_.id}",
-                f"Round #{round_.id} “{round_.title}” closed with {answered} of {asked} people "
+                f"Round #{round_.id} “{round_.title}” closed with {answered} of "
+                f"{plural(asked, 'person', 'people')} "
                 f"answering ({answered / asked:.0%}, below {floor:.0%}).",
                 round_.closed_at or now,
             )
@@ -226,7 +228,7 @@ async def _no_surprise(
         Finding(
             NO_SURPRISE,
             f"group:{group.id}",
-            f"No entry in the last {limits.surprise_weeks} weeks was marked surprising "
+            f"No entry in the last {plural(limits.surprise_weeks, 'week')} was marked surprising "
             f"({limits.surprise_threshold} or more): are we only confirming what we knew?",
             latest + span,
         )
@@ -301,7 +303,8 @@ async def _dominant_voice(
         Finding(
             DOMINANT_VOICE,
             f"group:{group.id}",
-            f"One person wrote {top} of the {total} check-ins in the last {weeks} weeks "
+            f"One person wrote {top} of the {plural(total, 'check-in')} in the last "
+            f"{plural(weeks, 'week')} "
             f"({top / total:.0%}, above {limits.dominant_share:.0%}): whose voice is missing?",
             start,
         )

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.domain.plural import plural
+
 STATUS_ORDER = ("running", "concluded", "abandoned")
 
 
@@ -38,7 +40,8 @@ def render(data: ChartData, path: Path) -> Path:
     middle.hist(list(data.surprises), bins=list(range(0, 101, 10)), color="#e08a2c")
     middle.set_xlim(0, 100)
     middle.set_xlabel("as expected  →  surprising", fontsize=8)
-    middle.set_title(f"Surprise this week ({len(data.surprises)} entries)", fontsize=10)
+    entries = plural(len(data.surprises), "entry", "entries")
+    middle.set_title(f"Surprise this week ({entries})", fontsize=10)
     if not data.surprises:
         middle.text(
             0.5, 0.5, "no shared entries", ha="center", va="center", transform=middle.transAxes

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.domain import ChannelRef, Message, Platform, Section
+from bot.domain.plural import plural as _plural
 from bot.errors import UserError
 from bot.services import alarms, charts, groups, members, outbox
 from bot.services.context import Deps
@@ -365,10 +366,6 @@ def _sentence_end(text: str) -> str:
     return text if not text or text[-1] in ".!?…" else f"{text}."
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
 def _ref(e: Experiment) -> str:
     return f"#{e.id} “{e.title}”"
 
@@ -407,7 +404,8 @@ def momentum(data: WeekData, *, short: bool = False) -> Section:
         ]
         if asked:
             lines.append(
-                f"• Reflection rounds: {answered} of {asked} people asked answered "
+                f"• Reflection rounds: {answered} of "
+                f"{_plural(asked, 'person', 'people')} asked answered "
                 f"({answered / asked:.0%}) across {_plural(len(data.rounds), 'round')}."
             )
         else:

@@ -29,6 +29,7 @@ from bot.domain import (
     Section,
     Visibility,
 )
+from bot.domain.plural import plural
 from bot.errors import NotFound, UserError
 from bot.services import entries, members, outbox
 from bot.services.context import Deps
@@ -243,7 +244,7 @@ def round_duration(text: str | None, template: RoundTemplateSpec, settings: Sett
     duration = parse_duration(text if text is not None else template.default_duration)
     limit = settings.rounds.max_duration_days
     if duration > timedelta(days=limit):
-        raise UserError(f"A round can stay open at most {limit} days.")
+        raise UserError(f"A round can stay open at most {plural(limit, 'day')}.")
     return duration
 
 
@@ -587,7 +588,7 @@ async def shared_entries(session: AsyncSession, round_id: int) -> list[Entry]:
 def summary_message(round_: Round, summary: Summary, counts: Progress) -> Message:
     head = (
         f"Round #{round_.id} *{round_.title}* is closed: {counts.answered} of "
-        f"{counts.recipients} members answered."
+        f"{plural(counts.recipients, 'member')} answered."
     )
     if not summary.themes:
         head += " No answers were shared with the group this time."

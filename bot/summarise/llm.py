@@ -38,7 +38,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.config import PROJECT_ROOT, LLMSettings
+from bot.config import BUNDLED_PROMPTS, LLMSettings
 from bot.errors import ConfigError
 from bot.summarise.base import Entry, Quote, Summariser, Summary, Theme
 
@@ -303,7 +303,7 @@ class LLMSummariser:
         self._backoff = wait_exponential_jitter(
             multiplier=backoff_seconds, max=backoff_seconds * 16, jitter=backoff_seconds
         )
-        self._templates = load_templates((prompts_dir or PROJECT_ROOT / "prompts") / "digest")
+        self._templates = load_templates((prompts_dir or BUNDLED_PROMPTS) / "digest")
 
     async def summarise(
         self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Button, Platform
+from bot.domain.plural import plural
 from bot.services import rounds
 from bot.store.models import (
     Digest,
@@ -78,7 +79,7 @@ async def _prompt_blocks(session: AsyncSession, member: Member) -> list[Block]:
         closes = rounds.format_time(round_.closes_at, member.timezone or "UTC")
         text = (
             f"*{round_.title}* (round #{round_.id}): you answered {done} of "
-            f"{len(round_.prompts)} questions; open until {closes}."
+            f"{plural(len(round_.prompts), 'question')}; open until {closes}."
         )
         blocks.append(_section(text, rounds.answer_button(round_.id, edit=done > 0), index))
     return blocks

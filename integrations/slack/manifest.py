@@ -1,6 +1,8 @@
 """The Slack app manifest for `cycles slack-manifest`: paste it into api.slack.com/apps →
 Create New App → From a manifest. Socket Mode, unless slack.mode is "http" (or "auto" with a
-slack.public_url set); HTTP mode takes its request URLs from slack.public_url."""
+slack.public_url set); HTTP mode takes its request URLs from slack.public_url. It asks for the
+scopes the configured features need: run it again after turning charts or a facilitator user group
+on or off, and reinstall the app."""
 
 from __future__ import annotations
 
@@ -12,19 +14,33 @@ from bot.errors import ConfigError
 from integrations.slack.http import EVENTS_PATH
 
 COMMAND = "/cycles"
+# Only what the code calls. No chat:write.public: the bot posts only in channels it was invited to.
 BOT_SCOPES = (
     "commands",  # the /cycles slash command
     "chat:write",  # DMs, digests, round summaries
-    "chat:write.public",  # post in public channels the app was not invited to
     "im:write",  # conversations.open: start the DM for a prompt
-    "im:read",  # users.conversations: find existing DMs instead of opening each again
+    # users.conversations: find the DMs the app already has in one call, so a round does not
+    # pay conversations.open (about 50 a minute) again for everyone it wrote to before.
+    "im:read",
     "im:history",  # message.im: replies typed in a prompt's DM thread
     "channels:read",  # conversations.members of public channels
     "groups:read",  # ... and of private channels the app is in
     "users:read",  # names, timezones, who is a workspace admin
-    "usergroups:read",  # the facilitator user group
-    "files:write",  # digest charts, in the digest's thread
 )
+CHART_SCOPE = "files:write"  # digest charts in the digest's thread: only with [digest] charts
+USERGROUP_SCOPE = "usergroups:read"  # only with [slack] facilitator_usergroup
+
+
+def bot_scopes(settings: Settings) -> list[str]:
+    """The bot scopes the configured features use, and no more."""
+    scopes = list(BOT_SCOPES)
+    if settings.slack.facilitator_usergroup:
+        scopes.append(USERGROUP_SCOPE)
+    if settings.digest.charts:
+        scopes.append(CHART_SCOPE)
+    return scopes
+
+
 BOT_EVENTS = ("app_home_opened", "message.im")
 
 
@@ -69,7 +85,7 @@ def manifest(settings: Settings) -> dict[str, Any]:
             "bot_user": {"display_name": "Learning Cycles", "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": {"scopes": {"bot": bot_scopes(settings)}},
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,
