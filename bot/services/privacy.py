@@ -471,7 +471,9 @@ async def _rewrite_posts(
             rewritten += 1
     rounds = (await session.execute(select(Round).where(Round.summary.is_not(None)))).scalars()
     for rnd in rounds:
-        if rnd.summary is None or not (rnd.id in answered or _mentions(rnd.summary, traces)):
+        if rnd.summary is None:
+            continue
+        if not (rnd.id in answered or rnd.id in summaries or _mentions(rnd.summary, traces)):
             continue
         text = (
             erasure.summary_text(summaries[rnd.id])
