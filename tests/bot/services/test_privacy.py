@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain import Actor, ChannelRef, Message, Platform, Role
-from bot.services import checkins, cycles, experiments, groups, members, outbox, privacy
+from bot.services import checkins, cycles, erasure, experiments, groups, members, outbox, privacy
 from bot.store.database import Database
 from bot.store.models import (
     CheckIn,
@@ -305,17 +305,15 @@ async def test_forget_member_rewrites_what_others_were_sent_and_what_is_stored(
         f"*clinic, queue*\n  > “{BEA_WORDS}.” (Member A)\n\n*desk*\n  > “{BEA_WORDS}.” (Bea)"
     )
     assert learning["source_ids"] == [bea_id]
-    assert row.content["sections"][1]["text"] == privacy.erasure.REMOVED
+    assert row.content["sections"][1]["text"] == erasure.REMOVED
     assert row.content["sections"][2]["text"] == "• Check-ins: 2 (2 shared with the group)."
     assert row.entry_ids == [bea_id]
     assert "Round #1 *Week 48* is closed" in (stored_summary or "")
-    assert posts["role:2"]["text"] == privacy.erasure.REMOVED
+    assert posts["role:2"]["text"] == erasure.REMOVED
 
 
 async def test_forget_member_keeps_offline_theme_summaries(db: Database) -> None:
     """An offline summary counts entries and names terms; it keeps its sentence."""
-    from bot.services import erasure
-
     traces = erasure.Traces("Ada", (ADA_WORDS + ".",), frozenset({"checkin:1"}))
     digest = _theme_digest("checkin:1", "checkin:2").to_json()
     kept = erasure.scrub_message(digest, traces, paraphrased=False)
