@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.summarise.offline import sentences
+
 OPENING, CLOSING = '“"', '”"'
 MIN_QUOTE = 12  # shorter fragments are common words, not a member's words (unless whole)
 MIN_SENTENCE = 20
 MAX_QUOTE = 4000
 REMOVED = "(removed at a member's request)"
 _LABELLED = re.compile(r"^(\s*\*[^*\n]+\*):\s")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,20 @@ class Traces:
     texts: tuple[str, ...]
     entry_ids: frozenset[str]
 
-    def sentences(self) -> list[str]:
-        found = (s.strip() for t in self.texts for s in _SENTENCE.findall(t))
-        return [s for s in found if len(s) >= MIN_SENTENCE]
+    def sentences(self) -> set[str]:
+        """Every sentence of theirs, as summarisers and excerpts cut them."""
+        return {s.strip() for t in self.texts for s in sentences(t) if s.strip()}
 
 
-def _theirs(span: str, texts: tuple[str, ...]) -> bool:
+def _theirs(span: str, traces: Traces, own: set[str]) -> bool:
+    """Whether a quoted span is their words: a long enough fragment of one of their texts, or
+    one of their sentences or whole fields however short."""
     fragment = span.strip().removesuffix("…").strip()
     if not fragment:
         return False
-    return any(
-        fragment in t and (len(fragment) >= MIN_QUOTE or fragment == t.strip()) for t in texts
-    )
+    if fragment in own or any(fragment == t.strip() for t in traces.texts):
+        return True
+    return len(fragment) >= MIN_QUOTE and any(fragment in t for t in traces.texts)
 
 
 def scrub_text(text: str, traces: Traces) -> str:
@@ -56,15 +59,16 @@ def scrub_text(text: str, traces: Traces) -> str:
 
     drop: set[int] = set()
     name = re.compile(rf"(?<!\w){re.escape(traces.name)}(?!\w)") if traces.name.strip() else None
-    sentences = traces.sentences()
+    own = traces.sentences()
+    written_out = [s for s in own if len(s) >= MIN_SENTENCE]
     for i, line in enumerate(lines):
-        if (name and name.search(line)) or any(s in line for s in sentences):
+        if (name and name.search(line)) or any(s in line for s in written_out):
             drop.add(i)
     opens = [i for i, ch in enumerate(text) if ch in OPENING]
     closes = [i for i, ch in enumerate(text) if ch in CLOSING]
     for o in opens:
         for c in closes:
-            if o < c <= o + MAX_QUOTE and _theirs(text[o + 1 : c], traces.texts):
+            if o < c <= o + MAX_QUOTE and _theirs(text[o + 1 : c], traces, own):
                 drop.update(range(line_of(o), line_of(c) + 1))
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 

@@ -444,12 +444,12 @@ async def _rewrite_digests(session: AsyncSession, traces: erasure.Traces) -> int
 async def _rewrite_posts(
     session: AsyncSession, traces: erasure.Traces, answered: set[int], summariser: str
 ) -> int:
-    """Queued messages, and the digests and round summaries already sent (their stored copy),
+    """Messages not sent yet, and the digests and round summaries already sent (their stored copy),
     without the member; the rounds' stored summary text follows its post."""
     paraphrased = not summariser.startswith("offline")
     query = select(Delivery).where(
         or_(
-            Delivery.state == "pending",
+            Delivery.state != "sent",
             Delivery.key.like("digest:%"),
             Delivery.key.like("round:%:summary"),
         )

@@ -337,3 +337,16 @@ async def test_export_files_go_within_the_hour_and_forget_me_takes_only_theirs(
     other = await privacy.write_export(privacy.export_path(tmp_path, "console", "u10", later), data)
     assert await privacy.delete_exports(tmp_path, "console", "u1") == 1
     assert not new.exists() and other.exists()
+
+
+def test_a_short_sentence_of_theirs_goes_and_others_words_stay() -> None:
+    traces = erasure.Traces("Ada", ("It worked. Then the queue halved for everyone.",), frozenset())
+    text = (
+        "• 80/100: “It worked.” (Member B)\n"
+        "• 70/100: “It rained.” (Member A)\n"
+        "  > “the queue halved” (Member B)\n"
+        "• Adaline wrote nothing here."
+    )
+    assert erasure.scrub_text(text, traces) == (
+        "• 70/100: “It rained.” (Member A)\n• Adaline wrote nothing here."
+    )
