@@ -42,14 +42,14 @@ PRIVACY_TEXT = """\
 *Your privacy in Learning Cycles*
 Every check-in and every answer has a visibility you choose:
 • *group*: the members of the learning group can read it, and it may be quoted in the group's \
-digest.
+digests and round summaries.
 • *facilitators*: only the group's facilitators (and you) can read it. It never reaches a digest, \
 a summary or another member.
 • *private*: only you can read it. Nobody else, facilitators included, ever sees it.
 Quotes are anonymous by default. `experiment show` says "a member". A digest or a round summary \
 labels anonymous quotes "Member A", "Member B", …: one person's quotes share a label within \
 that one digest or summary, the letters are drawn afresh each time, and a label never carries \
-over to another digest, summary or week. If you are named on one entry in a digest, your \
+over to another digest, summary or week. If you are named on any entry in a digest, your \
 anonymous quotes there each get a label of their own, so they cannot be tied to your name. Your \
 name appears only on entries where you chose named=yes, and you can change that with \
 `checkin edit <id>`.
@@ -62,8 +62,9 @@ the file within an hour.
 • `forget-me` deletes your check-ins, your answers, the messages queued for you, your export \
 files, the experiments you own that nobody else checked in on, and your profile, and takes your \
 words and name out of the digests and round summaries the bot keeps (`digest show` no longer \
-shows them). Experiments others checked in on stay for the group, without your name. Messages \
-already posted in chat cannot be recalled: they stay in the channel's history.
+shows them) and out of messages still waiting to be sent. Experiments others checked in on stay \
+for the group, without your name. Messages already posted in chat cannot be recalled: they stay \
+in the channel's history.
 The bot's logs never hold what you wrote, at any log level."""
 
 

@@ -155,6 +155,13 @@ async def test_what_privacy_promises_holds_before_and_after_forget_me(
         if ADA_ANON.startswith(quote.rstrip("…")):
             assert author != "Adaline"
 
+    # What `privacy` and `help checkin` say is what was just done.
+    said = (await say(bot, ADA, "privacy")).message.text + (
+        await say(bot, ADA, "help checkin")
+    ).message.text
+    assert '"Member A"' in said and "label that lasts one digest" in said
+    assert "a member" not in said.replace('`experiment show` says "a member"', "")
+
     export = await say(bot, ADA, "export")
     [path] = export.message.attachments
     assert PRIVATE in _read(path)  # hers, for her alone
