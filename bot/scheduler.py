@@ -213,10 +213,15 @@ class Scheduler:
     async def start(self, *, paused: bool = False) -> None:
         """Register every job (catching up on cron runs missed within the grace time) and
         start. `paused`: jobs are registered but only `run_due` runs them (a manual clock)."""
-        from bot.services import alarms, rounds
+        from bot.services import alarms, privacy, rounds
 
         deps = self.deps
         tick = IntervalTrigger(seconds=self.settings.tick_seconds)
+        self.add(
+            "exports-expire",
+            IntervalTrigger(seconds=privacy.EXPORT_SWEEP.total_seconds()),
+            lambda _at: privacy.expire_exports(deps.settings.bot.data_dir, deps.clock()),
+        )
         self.add("rounds-close", tick, lambda _at: rounds.close_due_rounds(deps))
         self.add("rounds-remind", tick, lambda _at: rounds.send_due_reminders(deps))
         self.add(

@@ -51,7 +51,7 @@ FIELDS = (
         required=False,
         options=("no", "yes"),
         initial="no",
-        hint="no: quoted as 'a member'",
+        hint="no: quoted anonymously, under a label that lasts one digest",
     ),
 )
 EXPERIMENT_NAME = "experiment"

@@ -18,16 +18,17 @@ async def export(inv: Invocation, args: Args) -> Result:
     async with inv.deps.db.begin() as session:
         data = await privacy.collect_export(session, inv.member_id)
     data["exported_at"] = now.isoformat()
-    path = privacy.export_path(
-        inv.deps.settings.bot.data_dir, str(inv.actor.platform), inv.actor.user_id, now
-    )
+    data_dir = inv.deps.settings.bot.data_dir
+    await privacy.expire_exports(data_dir, now)
+    path = privacy.export_path(data_dir, str(inv.actor.platform), inv.actor.user_id, now)
     await privacy.write_export(path, data)
     n = privacy.counts_of(data)
     text = (
         "Your data, as JSON: your profile, "
         f"{_plural(n.checkins, 'check-in')}, {_plural(n.responses, 'round answer')}, "
         f"{_plural(n.experiments, 'experiment')} you own and "
-        f"{_plural(n.cycles, 'cycle')} you created."
+        f"{_plural(n.cycles, 'cycle')} you created. The bot deletes its copy of the file "
+        "within an hour."
     )
     return Reply(Message(text, attachments=(str(path),)))
 
@@ -38,9 +39,11 @@ async def forget_me(inv: Invocation, args: Args) -> Result:
     text = (
         "This deletes everything the bot holds about you: "
         f"{_plural(n.checkins, 'check-in')}, {_plural(n.responses, 'round answer')}, "
-        "messages queued for you, the experiments you own that nobody else checked in on, "
-        "and your profile. Experiments others checked in on stay for the group, without your "
-        "name. This cannot be undone; `export` first if you want a copy."
+        "messages queued for you, your export files, the experiments you own that nobody else "
+        "checked in on, and your profile; your words and name come out of stored digests and "
+        "round summaries. Experiments others checked in on stay for the group, without your "
+        "name. Messages already posted in chat stay there. This cannot be undone; `export` "
+        "first if you want a copy."
     )
     button = Button("Yes, delete all my data", "forget-me confirm", style="danger")
     return Reply.text(text, buttons=(button,))
@@ -48,7 +51,12 @@ async def forget_me(inv: Invocation, args: Args) -> Result:
 
 async def forget_me_confirm(inv: Invocation, args: Args) -> Result:
     async with inv.deps.db.begin() as session:
-        gone = await privacy.forget_member(session, inv.member_id)
+        gone = await privacy.forget_member(
+            session, inv.member_id, summariser=inv.deps.summariser.name
+        )
+    files = await privacy.delete_exports(
+        inv.deps.settings.bot.data_dir, str(inv.actor.platform), inv.actor.user_id
+    )
     kept = (
         f" {_plural(gone.experiments_kept, 'experiment')} others checked in on stay, "
         "without your name."
@@ -58,8 +66,9 @@ async def forget_me_confirm(inv: Invocation, args: Args) -> Result:
     text = (
         "Done. Deleted your profile, "
         f"{_plural(gone.checkins, 'check-in')}, {_plural(gone.responses, 'round answer')}, "
-        f"{_plural(gone.deliveries, 'queued message')} and "
-        f"{_plural(gone.experiments_deleted, 'experiment')}.{kept}"
+        f"{_plural(gone.deliveries, 'queued message')}, {_plural(files, 'export file')} and "
+        f"{_plural(gone.experiments_deleted, 'experiment')}. Rewritten without your words "
+        f"and name: {gone.rewritten} stored digests, round summaries and posts.{kept}"
     )
     return Reply.text(text)
 

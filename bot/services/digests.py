@@ -1,11 +1,11 @@
 """The weekly sensemaking digest, per group and ISO week, and its leader variant.
 
 Only shareable entries (visibility `group`) are read, summarised or quoted; quotes are verbatim
-and carry a pseudonym unless the author chose `named`. Every section lists the ids of its
-sources, and the digest row keeps every entry it used. A digest is stored once per (group, week,
-variant): building again updates the draft, and publishing is one outbox row per bound channel,
-so publishing twice posts once. If the configured summariser fails, the offline one takes over:
-a digest is never lost."""
+and carry a label that holds for this digest only ("Member B") unless the author chose `named`.
+Every section lists the ids of its sources, and the digest row keeps every entry it used. A
+digest is stored once per (group, week, variant): building again updates the draft, and
+publishing is one outbox row per bound channel, so publishing twice posts once. If the
+configured summariser fails, the offline one takes over: a digest is never lost."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import re
 import zoneinfo
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -26,7 +26,13 @@ from bot.domain.plural import plural as _plural
 from bot.errors import UserError
 from bot.services import alarms, charts, groups, members, outbox
 from bot.services.context import Deps
-from bot.services.entries import ConnectedCycle, GroupEntry, connected_cycles, group_entries
+from bot.services.entries import (
+    ConnectedCycle,
+    GroupEntry,
+    connected_cycles,
+    group_entries,
+    relabel,
+)
 from bot.store.models import (
     Alarm,
     CheckIn,
@@ -151,7 +157,10 @@ class WeekData:
 
 async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
     start, end = week_bounds(week, group.timezone)
-    entries = await group_entries(session, group.id, start, end)
+    entries, links = labelled(
+        await group_entries(session, group.id, start, end),
+        await connected_cycles(session, group.id, start, end),
+    )
     experiments = list(
         (
             await session.execute(
@@ -201,11 +210,24 @@ async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
         participation=participation,
         replications=replications,
         confidence=await _confidence(session, involved),
-        connected=await connected_cycles(session, group.id, start, end),
+        connected=links,
         alarms=await alarms.alarms_for_digest(session, group.id, start, end),
         history=await _history(session, group, week),
         prompts=await _prompts(session, entries),
     )
+
+
+def labelled(
+    entries: list[GroupEntry], links: list[ConnectedCycle]
+) -> tuple[list[GroupEntry], list[ConnectedCycle]]:
+    """One set of anonymous labels for the whole digest, connected cycles included."""
+    found = relabel([*entries, *(e for link in links for e in link.entries)])
+    own, rest = found[: len(entries)], found[len(entries) :]
+    out = []
+    for link in links:
+        out.append(replace(link, entries=rest[: len(link.entries)]))
+        rest = rest[len(link.entries) :]
+    return own, out
 
 
 async def _replications(
@@ -331,7 +353,7 @@ async def summarise(deps: Deps, entries: Sequence[GroupEntry], *, max_themes: in
 
 def verified(summary: Summary, entries: Sequence[GroupEntry]) -> Summary:
     """Keep only what the entries support: source ids among them, quotes that are verbatim
-    substrings of the cited entry, and the author that entry carries (pseudonym or name)."""
+    substrings of the cited entry, and the author that entry carries (label or name)."""
     by_id = {e.id: e.entry for e in entries}
     themes = []
     for theme in summary.themes:

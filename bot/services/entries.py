@@ -1,16 +1,14 @@
 """Shareable entries: the check-ins and round answers a digest (or a model) may read.
 
-Only entries with visibility `group` ever leave this module. Each carries its author as a
-stable pseudonym ("Member 3fa2c1", an HMAC of the member id under a per-install secret kept in
-the app_state table), or the display name when the author chose `named`."""
+Only entries with visibility `group` ever leave this module. Each carries its author's display
+name when the author chose `named`, and otherwise a label that holds for one digest or one round
+summary only (see `anonymous_labels`): nothing about it links quotes across weeks."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
+import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Visibility
 from bot.services import cycles
-from bot.store.models import AppState, CheckIn, Cycle, Experiment, Member, Response, Round
-from bot.store.upsert import get_or_create
+from bot.store.models import CheckIn, Cycle, Experiment, Member, Response, Round
 from bot.summarise import Entry
 
-SECRET_KEY = "pseudonym_secret"
 SHAREABLE = Visibility.GROUP.value
+ANONYMOUS = "a member"  # until `relabel` gives the entry its label
 
 
 @dataclass(frozen=True)
@@ -41,37 +38,64 @@ class GroupEntry:
     prompt_key: str | None = None
     surprise: int | None = None
     confidence: int | None = None
+    named: bool = False  # the author chose to be quoted by name
 
     @property
     def id(self) -> str:
         return self.entry.id
 
 
-async def pseudonym_secret(session: AsyncSession) -> bytes:
-    """The install's pseudonym key, created on first use; the same for every week after."""
-    # Read first: an insert would make this a write transaction, and a digest's transaction
-    # stays open while the summariser runs.
-    row = await session.get(AppState, SECRET_KEY)
-    if row is None:
-        row = await get_or_create(
-            session, AppState, {"key": SECRET_KEY}, {"value": secrets.token_hex(32)}
-        )
-    return bytes.fromhex(row.value)
+def _letters(n: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: as many labels as there are authors."""
+    out = ""
+    n += 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        out = chr(ord("A") + rest) + out
+    return out
 
 
-def pseudonym(secret: bytes, member_id: int) -> str:
-    digest = hmac.new(secret, f"member:{member_id}".encode(), hashlib.sha256).hexdigest()
-    return f"Member {digest[:6]}"
+def anonymous_labels(
+    authors: Sequence[tuple[int, bool]], rng: random.Random | None = None
+) -> list[str | None]:
+    """For each (member id, named) in order: "Member A", "Member B", ... for an anonymous entry,
+    None for a named one.
+
+    The labels hold for one call, that is one digest or one round summary: a member's anonymous
+    entries share one label there, so a reader can follow a thread, and the letters are drawn at
+    random every time, so they say nothing about who wrote first and never carry over. A member
+    who is named on any entry in the call gets a label of its own for each anonymous entry,
+    so nothing ties those entries to the name or to each other."""
+    named = {member for member, is_named in authors if is_named}
+    keys: list[object | None] = [
+        None if is_named else (("entry", i) if member in named else member)
+        for i, (member, is_named) in enumerate(authors)
+    ]
+    distinct = list(dict.fromkeys(k for k in keys if k is not None))
+    order = list(range(len(distinct)))
+    (rng or random.SystemRandom()).shuffle(order)
+    label = {k: f"Member {_letters(n)}" for k, n in zip(distinct, order, strict=True)}
+    return [None if k is None else label[k] for k in keys]
 
 
-async def authors(session: AsyncSession, member_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    """member id -> (pseudonym, display name)."""
+def relabel(entries: Sequence[GroupEntry], rng: random.Random | None = None) -> list[GroupEntry]:
+    """The entries with fresh anonymous labels drawn over all of them (one digest). An entry
+    listed twice (in the group's week and in a connected cycle) keeps one label."""
+    unique = list({e.id: e for e in entries}.values())
+    found = anonymous_labels([(e.member_id, e.named) for e in unique], rng)
+    by_id = dict(zip((e.id for e in unique), found, strict=True))
+    return [
+        e if by_id[e.id] is None else replace(e, entry=replace(e.entry, author=str(by_id[e.id])))
+        for e in entries
+    ]
+
+
+async def display_names(session: AsyncSession, member_ids: Iterable[int]) -> dict[int, str]:
     ids = sorted(set(member_ids))
     if not ids:
         return {}
-    secret = await pseudonym_secret(session)
     rows = await session.execute(select(Member.id, Member.display_name).where(Member.id.in_(ids)))
-    return {mid: (pseudonym(secret, mid), name) for mid, name in rows.all()}
+    return {int(mid): str(name) for mid, name in rows.all()}
 
 
 def checkin_text(checkin: CheckIn) -> str:
@@ -136,13 +160,14 @@ async def collect(
             )
         )
         responses = [(r, g) for r, g in (await session.execute(response_query)).all()]
-    names = await authors(
-        session, [c.member_id for c in checkins] + [r.member_id for r, _ in responses]
+    names = await display_names(
+        session,
+        [c.member_id for c in checkins if c.named] + [r.member_id for r, _ in responses if r.named],
     )
 
     def author(member_id: int, named: bool) -> str:
-        alias, name = names.get(member_id, ("Member ?", "Member ?"))
-        return name if named else alias
+        # Anonymous entries are labelled at the end, once every entry of this call is known.
+        return names.get(member_id, ANONYMOUS) if named else ANONYMOUS
 
     out: list[GroupEntry] = []
     for c in checkins:
@@ -164,6 +189,7 @@ async def collect(
                 experiment_id=c.experiment_id,
                 surprise=c.surprise,
                 confidence=c.confidence,
+                named=c.named,
             )
         )
     for r, group_id in responses:
@@ -185,11 +211,12 @@ async def collect(
                 round_id=r.round_id,
                 prompt_key=r.prompt_key,
                 surprise=r.surprise,
+                named=r.named,
             )
         )
     out = [e for e in out if e.entry.text]
     out.sort(key=lambda e: (e.created_at, e.kind, e.row_id))
-    return out
+    return relabel(out)
 
 
 async def group_entries(

@@ -9,7 +9,7 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,12 @@ from sqlalchemy.orm import QueryableAttribute
 
 from bot.domain import Role, Visibility
 from bot.errors import NotFound
+from bot.services import erasure
 from bot.store.models import (
     CheckIn,
     Cycle,
     Delivery,
+    Digest,
     Experiment,
     Group,
     Member,
@@ -40,20 +42,30 @@ PRIVACY_TEXT = """\
 *Your privacy in Learning Cycles*
 Every check-in and every answer has a visibility you choose:
 • *group*: the members of the learning group can read it, and it may be quoted in the group's \
-digest.
+digests and round summaries.
 • *facilitators*: only the group's facilitators (and you) can read it. It never reaches a digest, \
 a summary or another member.
 • *private*: only you can read it. Nobody else, facilitators included, ever sees it.
-Quotes are anonymous by default: digests and `experiment show` say "a member". Your name appears \
-only on entries where you chose named=yes, and you can change that with `checkin edit <id>`.
+Quotes are anonymous by default. `experiment show` says "a member". A digest or a round summary \
+labels anonymous quotes "Member A", "Member B", …: one person's quotes share a label within \
+that one digest or summary, the letters are drawn afresh each time, and a label never carries \
+over to another digest, summary or week. If you are named on any entry in a digest, your \
+anonymous quotes there each get a label of their own, so they cannot be tied to your name. Your \
+name appears only on entries where you chose named=yes, and you can change that with \
+`checkin edit <id>`.
 Digests never list who did not answer; only facilitators can see who has not answered a round \
 yet.
 Your data is yours:
 • `export` gives you everything the bot holds about you as a JSON file: your profile, check-ins, \
-round answers, the experiments you own and the cycles you created.
-• `forget-me` deletes your check-ins, your answers, the messages queued for you, the experiments \
-you own that nobody else checked in on, and your profile. Experiments others checked in on stay \
-for the group, without your name. Digests already posted stay in the channel's history."""
+round answers, the experiments you own and the cycles you created. The bot deletes its copy of \
+the file within an hour.
+• `forget-me` deletes your check-ins, your answers, the messages queued for you, your export \
+files, the experiments you own that nobody else checked in on, and your profile, and takes your \
+words and name out of the digests and round summaries the bot keeps (`digest show` no longer \
+shows them) and out of messages still waiting to be sent. Experiments others checked in on stay \
+for the group, without your name. Messages already posted in chat cannot be recalled: they stay \
+in the channel's history.
+The bot's logs never hold what you wrote, at any log level."""
 
 
 def can_see(
@@ -246,13 +258,72 @@ def counts_of(export: dict[str, Any]) -> DataCounts:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+STAMP = "%Y%m%dT%H%M%SZ"
+_STAMPED = re.compile(r"-(\d{8}T\d{6}Z)\.json$")
+_OWN_FILE = re.compile(r"\d{8}T\d{6}Z\.(?:json|tmp)")
+# An export holds private entries: it lives only long enough to be sent and fetched. The
+# scheduler looks every EXPORT_SWEEP, so no file is older than an hour when it goes.
+EXPORT_LIFETIME = timedelta(minutes=50)
+EXPORT_SWEEP = timedelta(minutes=10)
+
+
+def _prefix(platform: str, user_id: str) -> str:
+    user = _UNSAFE.sub("_", user_id)[:64] or "user"
+    return f"{_UNSAFE.sub('_', platform)}-{user}-"
 
 
 def export_path(data_dir: Path, platform: str, user_id: str, now: datetime) -> Path:
     """data_dir/exports/<platform>-<user>-<timestamp>.json, safe as a file name on any system."""
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    user = _UNSAFE.sub("_", user_id)[:64] or "user"
-    return data_dir / "exports" / f"{_UNSAFE.sub('_', platform)}-{user}-{stamp}.json"
+    return data_dir / "exports" / f"{_prefix(platform, user_id)}{now.strftime(STAMP)}.json"
+
+
+def _remove(paths: list[Path]) -> int:
+    gone = 0
+    for path in paths:
+        try:
+            path.unlink()
+            gone += 1
+        except FileNotFoundError:
+            pass
+    return gone
+
+
+def _exports_of(data_dir: Path, platform: str, user_id: str) -> list[Path]:
+    folder, prefix = data_dir / "exports", _prefix(platform, user_id)
+    if not folder.is_dir():
+        return []
+    return [
+        p
+        for p in folder.iterdir()
+        if p.name.startswith(prefix) and _OWN_FILE.fullmatch(p.name[len(prefix) :])
+    ]
+
+
+async def delete_exports(data_dir: Path, platform: str, user_id: str) -> int:
+    """Delete every export file of one member; returns how many there were."""
+    return await asyncio.to_thread(lambda: _remove(_exports_of(data_dir, platform, user_id)))
+
+
+def _expired(data_dir: Path, now: datetime) -> list[Path]:
+    folder = data_dir / "exports"
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in folder.iterdir():
+        match = _STAMPED.search(path.name)
+        if match:
+            made = datetime.strptime(match.group(1), STAMP).replace(tzinfo=UTC)
+        else:  # a half-written file left by a crash: its modification time tells its age
+            made = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        if now - made >= EXPORT_LIFETIME:
+            out.append(path)
+    return out
+
+
+async def expire_exports(data_dir: Path, now: datetime) -> int:
+    """Delete export files older than EXPORT_LIFETIME (at start and on a timer, and before each
+    new export); returns how many went."""
+    return await asyncio.to_thread(lambda: _remove(_expired(data_dir, now)))
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
@@ -278,14 +349,46 @@ class Forgotten:
     deliveries: int
     experiments_deleted: int
     experiments_kept: int
+    rewritten: int = 0  # digests, round summaries and queued or sent posts rewritten
 
 
-async def forget_member(session: AsyncSession, member_id: int) -> Forgotten:
-    """Delete one member and what is theirs, inside the caller's transaction.
+async def traces_of(session: AsyncSession, member: Member) -> erasure.Traces:
+    checkins = (
+        await session.execute(
+            select(CheckIn.id, CheckIn.happened, CheckIn.learned, CheckIn.next).where(
+                CheckIn.member_id == member.id
+            )
+        )
+    ).all()
+    responses = (
+        await session.execute(
+            select(Response.id, Response.text).where(Response.member_id == member.id)
+        )
+    ).all()
+    texts = [t for _, *fields in checkins for t in fields if t and t.strip()]
+    texts += [t for _, t in responses if t and t.strip()]
+    ids = {f"checkin:{c[0]}" for c in checkins} | {f"response:{r[0]}" for r in responses}
+    return erasure.Traces(member.display_name, tuple(texts), frozenset(ids))
+
+
+async def forget_member(
+    session: AsyncSession, member_id: int, *, summariser: str = "offline"
+) -> Forgotten:
+    """Delete one member and what is theirs, inside the caller's transaction, and rewrite the
+    digests, round summaries and outbox messages that quote or name them. `summariser`: the one
+    round summaries are written with (a model's prose may paraphrase).
 
     Experiments others checked in on stay for the group, with no owner."""
     member = await _member(session, member_id)
     ws = member.workspace
+    traces = await traces_of(session, member)
+    answered = set(
+        (
+            await session.execute(
+                select(Response.round_id).where(Response.member_id == member_id).distinct()
+            )
+        ).scalars()
+    )
     checkins = await _rowcount(session, delete(CheckIn).where(CheckIn.member_id == member_id))
     responses = await _rowcount(session, delete(Response).where(Response.member_id == member_id))
     addressed = or_(
@@ -310,7 +413,78 @@ async def forget_member(session: AsyncSession, member_id: int) -> Forgotten:
     kept = await _rowcount(session, update(Experiment).where(owned).values(owner_id=None))
     await session.execute(delete(Member).where(Member.id == member_id))
     session.expunge(member)
-    return Forgotten(checkins, responses, deliveries, deleted, kept)
+    rewritten = await _rewrite_digests(session, traces)
+    rewritten += await _rewrite_posts(session, traces, answered, summariser)
+    return Forgotten(checkins, responses, deliveries, deleted, kept, rewritten)
+
+
+def _mentions(text: str, traces: erasure.Traces) -> bool:
+    return bool(traces.name.strip()) and traces.name in text
+
+
+async def _rewrite_digests(session: AsyncSession, traces: erasure.Traces) -> int:
+    """Stored digests (drafts and posted) without the member's words, name and entry ids."""
+    rows = (await session.execute(select(Digest.id, Digest.entry_ids, Digest.text))).all()
+    touched = [
+        digest_id
+        for digest_id, entry_ids, text in rows
+        if traces.entry_ids.intersection(entry_ids or ()) or _mentions(text, traces)
+    ]
+    for digest_id in touched:
+        digest = await session.get(Digest, digest_id)
+        if digest is None:
+            continue
+        paraphrased = not digest.summariser.startswith("offline")
+        content = erasure.scrub_message(digest.content, traces, paraphrased=paraphrased)
+        digest.content = content
+        digest.text = erasure.digest_text(content)
+        digest.entry_ids = [i for i in digest.entry_ids if i not in traces.entry_ids]
+    return len(touched)
+
+
+async def _rewrite_posts(
+    session: AsyncSession, traces: erasure.Traces, answered: set[int], summariser: str
+) -> int:
+    """Messages not sent yet, and the digests and round summaries already sent (their stored copy),
+    without the member; the rounds' stored summary text follows its post."""
+    paraphrased = not summariser.startswith("offline")
+    query = select(Delivery).where(
+        or_(
+            Delivery.state != "sent",
+            Delivery.key.like("digest:%"),
+            Delivery.key.like("round:%:summary"),
+        )
+    )
+    rewritten = 0
+    summaries: dict[int, dict[str, Any]] = {}
+    for row in (await session.execute(query)).scalars():
+        is_summary = row.key.startswith("round:") and row.key.endswith(":summary")
+        scrubbed = erasure.scrub_message(
+            row.payload,
+            traces,
+            paraphrased=paraphrased and (is_summary or row.key.startswith("digest:")),
+            round_summary=is_summary,
+        )
+        if is_summary and row.round_id is not None:
+            summaries[row.round_id] = scrubbed
+        if scrubbed != row.payload:
+            row.payload = scrubbed
+            rewritten += 1
+    rounds = (await session.execute(select(Round).where(Round.summary.is_not(None)))).scalars()
+    for rnd in rounds:
+        if rnd.summary is None:
+            continue
+        if not (rnd.id in answered or rnd.id in summaries or _mentions(rnd.summary, traces)):
+            continue
+        text = (
+            erasure.summary_text(summaries[rnd.id])
+            if rnd.id in summaries
+            else erasure.scrub_text(rnd.summary, traces)
+        )
+        if text != rnd.summary:
+            rnd.summary = text
+            rewritten += 1
+    return rewritten
 
 
 async def _rowcount(session: AsyncSession, stmt: Any) -> int:

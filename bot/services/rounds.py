@@ -563,8 +563,9 @@ async def mark_closed(session: AsyncSession, round_id: int, now: datetime) -> bo
 
 
 async def shared_entries(session: AsyncSession, round_id: int) -> list[Entry]:
-    """The answers members shared with the group, under the same stable pseudonyms as digests
-    unless they chose `named`. Private and facilitator-only answers never leave this function."""
+    """The answers members shared with the group, under labels that hold for this summary only
+    (see `entries.anonymous_labels`) unless they chose `named`. Private and facilitator-only
+    answers never leave this function."""
     query = (
         select(Response, Member.display_name)
         .join(Member, Member.id == Response.member_id)
@@ -572,16 +573,16 @@ async def shared_entries(session: AsyncSession, round_id: int) -> list[Entry]:
         .order_by(Response.id)
     )
     rows = (await session.execute(query)).all()
-    names = await entries.authors(session, (r.member_id for r, _ in rows))
+    labels = entries.anonymous_labels([(r.member_id, r.named) for r, _ in rows])
     return [
         Entry(
             id=f"response:{r.id}",
             text=r.text,
-            author=name if r.named else names[r.member_id][0],
+            author=label or name,
             surprise=r.surprise,
             created_at=r.created_at,
         )
-        for r, name in rows
+        for (r, name), label in zip(rows, labels, strict=True)
     ]
 
 

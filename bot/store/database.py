@@ -37,12 +37,18 @@ class Database:
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(url, echo=echo)
+            # hide_parameters: statements and errors never carry entry text into a log.
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo, hide_parameters=True)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             # pre_ping: a PostgreSQL restart costs one reconnect, not a failed request.
             self.engine = create_async_engine(
-                url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10
+                url,
+                echo=echo,
+                hide_parameters=True,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=10,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

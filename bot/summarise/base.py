@@ -1,7 +1,8 @@
 """The Summariser protocol and the plain values it works on.
 
 Only entries a digest may show ever reach a summariser: the caller filters out `private` and
-`facilitators` entries and replaces names by pseudonyms (or consented names) first."""
+`facilitators` entries and replaces names by labels that hold for one digest or round summary
+("Member B"), or consented names, first."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Protocol
 class Entry:
     id: str  # "checkin:12", "response:40"
     text: str
-    author: str  # a stable pseudonym, or the name when the author chose `named`
+    author: str  # "Member B" for this digest only, or the name when the author chose `named`
     surprise: int | None = None
     created_at: datetime | None = None
 

@@ -7,8 +7,8 @@ answer that cannot be used is asked for once more; a model that stays down, slow
 hands over to the fallback (offline) summariser, so a digest is never lost.
 
 Only what `summarise` receives reaches the model; the caller has already dropped private and
-facilitator-only entries and replaced names by pseudonyms. Entry text and the API key are never
-logged."""
+facilitator-only entries and replaced names by per-digest labels. Entry text and the API key
+are never logged."""
 
 from __future__ import annotations
 

@@ -59,3 +59,31 @@ def test_a_failure_is_logged_without_its_message(restore_root: None) -> None:
     assert "scheduled job digest:1 failed: IntegrityError" in out
     assert "test_logs.py" in out  # where it happened
     assert "CANARY" not in out
+
+
+def test_debug_is_for_the_bot_only_and_parameters_are_masked(restore_root: None) -> None:
+    setup_logging("DEBUG", "text")
+    stream = io.StringIO()
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    saved = {n: logging.getLogger(n).level for n in ("aiosqlite", "slack_sdk", "somelib")}
+    try:
+        logging.getLogger("bot.digests").debug("digest %s built", 4)
+        logging.getLogger("integrations.slack").debug("event %s", "E1")
+        for name in ("aiosqlite", "slack_sdk", "somelib"):
+            logging.getLogger(name).debug("body CANARY-1")
+        # A library that set its own level still cannot write DEBUG records through the bot's
+        # handler.
+        logging.getLogger("somelib").setLevel(logging.DEBUG)
+        logging.getLogger("somelib").debug("body CANARY-2")
+        logging.getLogger("sqlalchemy.engine").warning(
+            "INSERT INTO checkins (happened) VALUES (?)\n[parameters: ('CANARY-3',)]"
+        )
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+    out = stream.getvalue()
+    assert "digest 4 built" in out and "event E1" in out
+    assert "INSERT INTO checkins" in out and "[parameters hidden]" in out
+    assert "CANARY" not in out

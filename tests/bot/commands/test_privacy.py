@@ -66,7 +66,8 @@ async def test_export_writes_all_your_data_as_json(bot: Dispatcher, deps: Deps) 
     assert reply.ephemeral is True
     assert reply.message.text == (
         "Your data, as JSON: your profile, 3 check-ins, 0 round answers, "
-        "2 experiments you own and 1 cycle you created."
+        "2 experiments you own and 1 cycle you created. The bot deletes its copy of the file "
+        "within an hour."
     )
     [attachment] = reply.message.attachments
     path = Path(attachment)
@@ -94,8 +95,10 @@ async def test_forget_me_asks_first_then_deletes(bot: Dispatcher, deps: Deps) ->
 
     done = await say(bot, ADA, "forget-me confirm")
     assert done.message.text == (
-        "Done. Deleted your profile, 3 check-ins, 0 round answers, 0 queued messages and "
-        "1 experiment. 1 experiment others checked in on stay, without your name."
+        "Done. Deleted your profile, 3 check-ins, 0 round answers, 0 queued messages, "
+        "0 export files and 1 experiment. Rewritten without your words and name: 0 stored "
+        "digests, round summaries and posts. 1 experiment others checked in on stay, without "
+        "your name."
     )
     async with deps.db.begin() as s:
         names = set((await s.execute(select(Member.display_name))).scalars())

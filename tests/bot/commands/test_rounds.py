@@ -269,7 +269,7 @@ async def test_close_posts_a_summary_without_private_answers(
     assert summary.text.startswith("Round #1 *Weekly reflection* is closed: 4 of 4")
     assert summary.sections
     quoted = "\n".join(s.text for s in summary.sections)
-    assert re.search(r'"We tried open rota planning." \(Member [0-9a-f]{6}\)', quoted)
+    assert re.search(r'"We tried open rota planning." \(Member [A-Z]+\)', quoted)
     assert '"Shadowed a nurse for a day." (Bo)' in quoted
     assert "CANARY" not in all_text(adapter)
     async with deps.db.begin() as s:

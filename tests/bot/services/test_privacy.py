@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain import Actor, ChannelRef, Message, Platform, Role
-from bot.services import checkins, cycles, experiments, groups, members, outbox, privacy
+from bot.services import checkins, cycles, erasure, experiments, groups, members, outbox, privacy
 from bot.store.database import Database
 from bot.store.models import (
     CheckIn,
@@ -201,3 +201,152 @@ async def test_forget_member_removes_theirs_and_keeps_the_groups(db: Database) -
         remaining = await s.get(Cycle, cycle.id)
         assert remaining is not None and remaining.created_by is None
         assert (await s.execute(select(func.count(CheckIn.id)))).scalar_one() == 2
+
+
+ADA_WORDS = "The clinic pilot halved the queue for families"
+BEA_WORDS = "Bea saw the same thing at the library desk"
+
+
+async def _checkin_text(db: Database, exp: Experiment, member_id: int, text: str) -> str:
+    async with db.begin() as s:
+        data = checkins.CheckInData(happened=text, visibility="group")
+        row, _ = await checkins.record(s, exp, member_id, data, source_key=None, now=NOW)
+        return f"checkin:{row.id}"
+
+
+def _theme_digest(ada_id: str, bea_id: str) -> Message:
+    from bot.domain import Section
+
+    learning = (
+        "*clinic, queue*: The clinic pilot, one member says, halved the waiting.\n"
+        f"  > “{ADA_WORDS}.” (Member B)\n"
+        f"  > “{BEA_WORDS}.” (Member A)\n\n"
+        "*desk*: Libraries see it too.\n"
+        f"  > “{BEA_WORDS}.” (Bea)"
+    )
+    surprises = f"• 90/100: “{ADA_WORDS[:20]}…” (Ada). It challenges #1 “Pilot”."
+    return Message(
+        "Weekly digest · here · 2026-W48: 1 experiment running.",
+        (
+            Section("What we are learning", learning, (ada_id, bea_id)),
+            Section("Surprises and dissonance", surprises, (ada_id,)),
+            Section("Momentum", "• Check-ins: 2 (2 shared with the group).", ("experiment:1",)),
+        ),
+    )
+
+
+async def test_forget_member_rewrites_what_others_were_sent_and_what_is_stored(
+    db: Database,
+) -> None:
+    from bot.domain import Section
+    from bot.services import digests, rounds
+    from bot.store.models import Digest
+
+    group, ada, bea = await _people(db)
+    exp = await _experiment(db, group, bea, "Pilot")
+    ada_id = await _checkin_text(db, exp, ada, ADA_WORDS + ".")
+    bea_id = await _checkin_text(db, exp, bea, BEA_WORDS + ".")
+    round_id = await _round(db, group)
+    digest = _theme_digest(ada_id, bea_id)
+    summary = Message(
+        "Round #1 *Week 48* is closed: 2 of 2 members answered.",
+        (
+            Section(
+                "queue",
+                f'The queue got shorter.\n> "{ADA_WORDS}." (Member A)',
+                (ada_id,),
+            ),
+        ),
+    )
+    bea_dm = ChannelRef(Platform.CONSOLE, "console", "u2", dm_user="u2")
+    async with db.begin() as s:
+        s.add(
+            Digest(
+                group_id=group.id,
+                week="2026-W48",
+                variant="group",
+                text=digests.plain_text(digest),
+                content=digest.to_json(),
+                entry_ids=[ada_id, bea_id],
+                summariser="llm",
+                state="posted",
+            )
+        )
+        rnd = await s.get_one(Round, round_id)
+        rnd.summary = rounds.message_text(summary)
+        await outbox.enqueue(
+            s, key="digest:1:2026-W48:group:console:learning", to=HERE, message=digest
+        )
+        await outbox.enqueue(
+            s, key=f"round:{round_id}:summary", to=HERE, message=summary, round_id=round_id
+        )
+        await outbox.enqueue(
+            s,
+            key="role:2",
+            to=bea_dm,
+            message=Message("Ada made you a facilitator."),
+            member_id=bea,
+        )
+    async with db.begin() as s:
+        gone = await privacy.forget_member(s, ada, summariser="llm")
+    assert gone.rewritten == 5  # the digest, two posts, the round summary, the queued DM
+    async with db.begin() as s:
+        row = (await s.execute(select(Digest))).scalar_one()
+        posts = {d.key: d.payload for d in (await s.execute(select(Delivery))).scalars()}
+        stored_summary = (await s.get_one(Round, round_id)).summary
+    for text in (row.text, json.dumps(row.content, ensure_ascii=False), stored_summary or ""):
+        assert ADA_WORDS[:20] not in text and "Ada" not in text
+        assert "one member says" not in text  # a model's prose about her entry goes too
+    for payload in posts.values():
+        dumped = json.dumps(payload, ensure_ascii=False)
+        assert ADA_WORDS[:20] not in dumped and "Ada" not in dumped
+    learning = row.content["sections"][0]
+    assert learning["text"] == (
+        f"*clinic, queue*\n  > “{BEA_WORDS}.” (Member A)\n\n*desk*\n  > “{BEA_WORDS}.” (Bea)"
+    )
+    assert learning["source_ids"] == [bea_id]
+    assert row.content["sections"][1]["text"] == erasure.REMOVED
+    assert row.content["sections"][2]["text"] == "• Check-ins: 2 (2 shared with the group)."
+    assert row.entry_ids == [bea_id]
+    assert "Round #1 *Week 48* is closed" in (stored_summary or "")
+    assert posts["role:2"]["text"] == erasure.REMOVED
+
+
+async def test_forget_member_keeps_offline_theme_summaries(db: Database) -> None:
+    """An offline summary counts entries and names terms; it keeps its sentence."""
+    traces = erasure.Traces("Ada", (ADA_WORDS + ".",), frozenset({"checkin:1"}))
+    digest = _theme_digest("checkin:1", "checkin:2").to_json()
+    kept = erasure.scrub_message(digest, traces, paraphrased=False)
+    assert kept["sections"][0]["text"].startswith(
+        "*clinic, queue*: The clinic pilot, one member says, halved the waiting.\n"
+        f"  > “{BEA_WORDS}.” (Member A)"
+    )
+
+
+async def test_export_files_go_within_the_hour_and_forget_me_takes_only_theirs(
+    tmp_path: Path,
+) -> None:
+    data: dict[str, object] = {"member": {}}
+    old = await privacy.write_export(privacy.export_path(tmp_path, "console", "u1", NOW), data)
+    later = NOW + timedelta(minutes=30)
+    new = await privacy.write_export(privacy.export_path(tmp_path, "console", "u1", later), data)
+    other = await privacy.write_export(privacy.export_path(tmp_path, "console", "u10", NOW), data)
+    assert await privacy.expire_exports(tmp_path, NOW + timedelta(minutes=49)) == 0
+    assert await privacy.expire_exports(tmp_path, NOW + timedelta(minutes=50)) == 2
+    assert not old.exists() and not other.exists() and new.exists()
+    other = await privacy.write_export(privacy.export_path(tmp_path, "console", "u10", later), data)
+    assert await privacy.delete_exports(tmp_path, "console", "u1") == 1
+    assert not new.exists() and other.exists()
+
+
+def test_a_short_sentence_of_theirs_goes_and_others_words_stay() -> None:
+    traces = erasure.Traces("Ada", ("It worked. Then the queue halved for everyone.",), frozenset())
+    text = (
+        "• 80/100: “It worked.” (Member B)\n"
+        "• 70/100: “It rained.” (Member A)\n"
+        "  > “the queue halved” (Member B)\n"
+        "• Adaline wrote nothing here."
+    )
+    assert erasure.scrub_text(text, traces) == (
+        "• 70/100: “It rained.” (Member A)\n• Adaline wrote nothing here."
+    )
