@@ -65,7 +65,7 @@ async def digest_now(inv: Invocation, args: Args) -> Result:
 
 
 async def digest_schedule(inv: Invocation, args: Args) -> Result:
-    from bot.scheduler import cron
+    from bot.domain import cron
 
     expression = " ".join(args.positional).strip()
     async with inv.deps.db.begin() as session:
@@ -82,7 +82,8 @@ async def digest_schedule(inv: Invocation, args: Args) -> Result:
                 "weekday, e.g. `digest schedule 0 16 * * fri`."
             )
         try:
-            trigger = cron(expression, group.timezone)
+            # The scheduler's own parser and limits; 64 characters is what the group stores.
+            trigger = cron.check(expression, group.timezone, inv.deps.clock(), max_length=64)
         except ValueError as exc:
             reason = str(exc)[:1].lower() + str(exc)[1:]
             raise UserError(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
-from bot.domain import Reply, Role
+from bot.domain import Reply, Role, cron
 from bot.errors import UserError
 from bot.services import groups, schedules
 from bot.services import rounds as svc
@@ -27,9 +27,7 @@ def _when(moment: datetime | None, timezone: str) -> str:
 
 def _next_local(expression: str, timezone: str, now: datetime) -> str:
     """When a round schedule next reaches someone in `timezone` (it is their wall-clock time)."""
-    from bot.scheduler import cron, next_after
-
-    return _when(next_after(cron(expression, timezone), now), timezone)
+    return _when(cron.next_after(cron.parse(expression, timezone), now), timezone)
 
 
 def _parse_schedule(words: list[str]) -> tuple[str, str | None, str | None]:
@@ -53,8 +51,6 @@ def _parse_schedule(words: list[str]) -> tuple[str, str | None, str | None]:
 
 
 async def round_schedule(inv: Invocation, args: Args) -> Result:
-    from bot.scheduler import cron
-
     forms.unknown_fields((), args)
     settings = inv.deps.settings
     now = inv.deps.clock()
@@ -80,7 +76,7 @@ async def round_schedule(inv: Invocation, args: Args) -> Result:
         raise UserError("Schedule rounds in your group's channel, not in a direct message.")
     expression, name, duration_text = _parse_schedule(args.positional)
     try:
-        cron(expression, "UTC")
+        cron.check(expression, "UTC", now)  # the scheduler's parser: accepted means it runs
     except ValueError as exc:
         reason = str(exc)[:1].lower() + str(exc)[1:]
         raise UserError(
