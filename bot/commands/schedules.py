@@ -74,6 +74,8 @@ async def round_schedule(inv: Invocation, args: Args) -> Result:
     inv.require(Role.FACILITATOR, "schedule rounds")
     if inv.channel.is_dm:
         raise UserError("Schedule rounds in your group's channel, not in a direct message.")
+    if len(" ".join(args.positional)) > MAX_SCHEDULE + 40:  # too long to echo back, or to store
+        raise UserError("That schedule is too long; write the cron fields more simply.")
     expression, name, duration_text = _parse_schedule(args.positional)
     try:
         cron.check(expression, "UTC", now)  # the scheduler's parser: accepted means it runs
