@@ -27,14 +27,14 @@ from bot.commands import Dispatcher, all_specs
 from bot.commands.registry import CommandSpec, Result
 from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Form
-from bot.errors import NotSaved
+from bot.errors import ConfigError, NotSaved
 from bot.leadership import Leadership, startup_lock
 from bot.logs import log_failure
 from bot.metrics import MeteredSummariser, Metrics
 from bot.scheduler import Scheduler
 from bot.services.context import Deps
 from bot.services.templates import RoundTemplateSpec, load_templates
-from bot.store import migrate
+from bot.store import migrate, startup
 from bot.store.database import Database
 from bot.store.models import RoundTemplate
 from bot.summarise.factory import make_summariser
@@ -225,10 +225,17 @@ async def build_app(
     `scheduler_paused`: the elected scheduler only runs jobs when told (`run_due`), for a
     manual `clock`; APScheduler's own timing follows the system clock."""
     templates = load_templates(settings.bot.prompts_dir / "rounds")
+    _check_default_template(settings, templates)
     db = Database(settings.bot.resolved_database_url())
-    async with startup_lock(db):
-        await migrate.upgrade(db)
-        await sync_templates(db, templates)
+    try:
+        await startup.check(db)
+        # One process at a time: the later ones find the schema and the templates in place.
+        async with startup.startup_errors(db), startup_lock(db), migrate.file_lock(db):
+            await migrate.upgrade(db)
+            await sync_templates(db, templates)
+    except BaseException:
+        await db.dispose()
+        raise
     wake = asyncio.Event()
     registry = AdapterRegistry()
     for adapter in adapters:
@@ -250,6 +257,17 @@ async def build_app(
     return App(
         settings, deps, dispatcher, wake, with_scheduler, metrics, scheduler_paused=scheduler_paused
     )
+
+
+def _check_default_template(settings: Settings, templates: dict[str, RoundTemplateSpec]) -> None:
+    # Config cannot see the templates; this is the first place that can, before anything runs.
+    key = settings.rounds.default_template
+    if key not in templates:
+        known = ", ".join(sorted(templates))
+        raise ConfigError(
+            f"config: rounds.default_template = {key!r} is not a round template. Fix: use one "
+            f"of {known} (the files in {settings.bot.prompts_dir / 'rounds'})."
+        )
 
 
 def platform_adapters(app: App) -> list[Adapter]:

@@ -176,14 +176,16 @@ def _migrate(config: Path | None, direction: str, revision: str) -> None:
     settings = _settings(config)
 
     async def main() -> None:
-        from bot.store import migrate
+        from bot.store import migrate, startup
         from bot.store.database import Database
 
         database = Database(settings.bot.resolved_database_url())
         step = migrate.upgrade if direction == "up" else migrate.downgrade
         try:
-            await step(database, revision)
-            typer.echo(f"database at {await migrate.current(database)}")
+            await startup.check(database)
+            async with startup.startup_errors(database):
+                await step(database, revision)
+                typer.echo(f"database at {await migrate.current(database)}")
         finally:
             await database.dispose()
 

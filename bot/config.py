@@ -11,11 +11,13 @@ import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.domain import cron
 from bot.errors import ConfigError
 
 # Round templates and model prompts ship inside the package, so an installed wheel has them.
@@ -59,6 +61,13 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+def _check_cron(value: str) -> str:
+    # The scheduler's own parser, so a schedule accepted here is one that runs. The timezone
+    # only shifts when it fires, not whether it is valid.
+    cron.check(value, "UTC", datetime.now(UTC))
+    return value
+
+
 class BotSettings(Section):
     data_dir: Path = Path("data")
     database_url: str = ""
@@ -97,12 +106,7 @@ class DigestSettings(Section):
     max_quotes_per_theme: int = Field(default=3, ge=1, le=3)
     charts: bool = True
 
-    @field_validator("schedule")
-    @classmethod
-    def _five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("not a five-field cron expression")
-        return value
+    _cron = field_validator("schedule")(_check_cron)
 
 
 class LLMSettings(Section):
@@ -185,12 +189,7 @@ class SchedulerSettings(Section):
     # The daily alarm evaluation, as five-field cron in bot.timezone.
     alarms_schedule: str = "0 8 * * *"
 
-    @field_validator("alarms_schedule")
-    @classmethod
-    def _five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("not a five-field cron expression")
-        return value
+    _cron = field_validator("alarms_schedule")(_check_cron)
 
 
 class OutboxSettings(Section):
@@ -251,11 +250,16 @@ def _one_line(exc: ValidationError, data: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return f"config: unknown key '{key}'. Fix: remove it or check the spelling in bot.toml."
     reason = err["msg"].removeprefix("Value error, ")
-    shown = "<secret>" if loc[-1] in SECRET_KEYS else repr(value)
+    shown = "<secret>" if loc[-1] in SECRET_KEYS else _shorten(repr(value))
     fix = FIXES.get(loc[-1])
     return f"config: {key} = {shown} is invalid: {reason[:1].lower()}{reason[1:]}." + (
         f" Fix: {fix}." if fix else ""
     )
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    # An error stays one readable line even for a value pasted by mistake.
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -264,14 +268,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     if path is None:
         candidate = Path(env.get("CYCLES_CONFIG", "bot.toml"))
         path = candidate if candidate.exists() else None
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config: {path} not found. Fix: pass an existing file.") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config: {path} is not valid TOML ({exc}).") from exc
+    data: dict[str, Any] = _read_toml(path) if path is not None else {}
+    in_file = {section: set(values) for section, values in data.items() if isinstance(values, dict)}
     for section, values in _env_overrides(env).items():
         model = Settings.model_fields.get(section)
         if model is None or not isinstance(data.setdefault(section, {}), dict):
@@ -282,7 +280,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             data[section][key] = _coerce_env(section_type, key, value)
     for section, values in data.items():
         for key in values if isinstance(values, dict) else ():
-            if key in SECRET_KEYS and path is not None and key in _file_keys(path, section):
+            if key in SECRET_KEYS and key in in_file.get(section, ()):
                 raise ConfigError(
                     f"config: {section}.{key} is a secret. Fix: set it in the environment, "
                     "not in bot.toml."
@@ -293,6 +291,25 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(_one_line(exc, data)) from None
 
 
-def _file_keys(path: Path, section: str) -> set[str]:
-    parsed = tomllib.loads(path.read_text(encoding="utf-8")).get(section, {})
-    return set(parsed) if isinstance(parsed, dict) else set()
+def _read_toml(path: Path) -> dict[str, Any]:
+    """bot.toml as data, or ConfigError naming the file, what is wrong with it and the fix."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config: {path} not found. Fix: pass an existing file.") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"config: cannot read {path} ({reason}). Fix: pass a readable file."
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config: {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}). Fix: save it as UTF-8."
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config: {path} is not valid TOML ({exc}).") from None

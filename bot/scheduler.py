@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
+from bot.domain.cron import last_fire, next_after
+from bot.domain.cron import parse as cron
 from bot.logs import log_failure
 from bot.services.context import Deps
 from bot.services.schedules import EARLIEST_ZONE
@@ -41,75 +42,6 @@ Job = Callable[[datetime], Awaitable[object]]
 JobObserver = Callable[[str, str], None]  # (job id, "ok" | "error")
 
 GROUP_JOBS = ("digest:", "round:")
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_TICK = timedelta(microseconds=1)
-
-
-def _weekdays(field: str) -> str:
-    """Cron's numeric weekdays (0 or 7 = Sunday) as names: APScheduler 3 counts from Monday."""
-    if not any(ch.isdigit() for ch in field):
-        return field
-    days: list[int] = []
-    for part in field.split(","):
-        spec, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if spec == "*":
-            low, high = 0, 6
-        elif "-" in spec:
-            first, last = spec.split("-", 1)
-            low, high = _day_number(first), _day_number(last)
-        else:
-            low = _day_number(spec)
-            high = 6 if step_text else low
-        if step < 1 or low > high:
-            raise ValueError(f"bad day of week '{part}'")
-        days.extend(range(low, high + 1, step))
-    return ",".join(_CRON_DAYS[d % 7] for d in sorted(set(days)))
-
-
-def _day_number(text: str) -> int:
-    lowered = text.lower()
-    if lowered in _CRON_DAYS:
-        return _CRON_DAYS.index(lowered)
-    if not lowered.isdigit() or int(lowered) > 7:
-        raise ValueError(f"bad day of week '{text}'")
-    return int(lowered)  # 7 stays 7 so that ranges such as 5-7 (Friday to Sunday) work
-
-
-def cron(expression: str, timezone: str) -> CronTrigger:
-    """A five-field cron expression (standard weekday numbers: 0 = Sunday) in `timezone`;
-    ValueError when it does not parse."""
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
-    minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_weekdays(weekday),
-        timezone=zoneinfo.ZoneInfo(timezone),
-    )
-
-
-def last_fire(trigger: Trigger, now: datetime, within: timedelta) -> datetime | None:
-    """The latest time `trigger` fired in (now - within, now], or None."""
-    candidate = trigger.get_next_fire_time(None, now - within + _TICK)
-    latest = None
-    while candidate is not None and candidate <= now:
-        latest = candidate
-        candidate = trigger.get_next_fire_time(candidate, candidate + _TICK)
-    return latest
-
-
-def next_after(trigger: Trigger, now: datetime) -> datetime | None:
-    """The first fire time after `now`."""
-    if isinstance(trigger, IntervalTrigger):
-        interval: timedelta = trigger.interval
-        return now + interval
-    found: datetime | None = trigger.get_next_fire_time(None, now + _TICK)
-    return found
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
-from bot.domain import Reply, Role
+from bot.domain import Reply, Role, cron
 from bot.domain.plural import plural
 from bot.errors import UserError
 from bot.services import groups, schedules
@@ -28,9 +28,7 @@ def _when(moment: datetime | None, timezone: str) -> str:
 
 def _next_local(expression: str, timezone: str, now: datetime) -> str:
     """When a round schedule next reaches someone in `timezone` (it is their wall-clock time)."""
-    from bot.scheduler import cron, next_after
-
-    return _when(next_after(cron(expression, timezone), now), timezone)
+    return _when(cron.next_after(cron.parse(expression, timezone), now), timezone)
 
 
 def _parse_schedule(words: list[str]) -> tuple[str, str | None, str | None]:
@@ -54,8 +52,6 @@ def _parse_schedule(words: list[str]) -> tuple[str, str | None, str | None]:
 
 
 async def round_schedule(inv: Invocation, args: Args) -> Result:
-    from bot.scheduler import cron
-
     forms.unknown_fields((), args)
     settings = inv.deps.settings
     now = inv.deps.clock()
@@ -79,9 +75,11 @@ async def round_schedule(inv: Invocation, args: Args) -> Result:
     inv.require(Role.FACILITATOR, "schedule rounds")
     if inv.channel.is_dm:
         raise UserError("Schedule rounds in your group's channel, not in a direct message.")
+    if len(" ".join(args.positional)) > MAX_SCHEDULE + 40:  # too long to echo back, or to store
+        raise UserError("That schedule is too long; write the cron fields more simply.")
     expression, name, duration_text = _parse_schedule(args.positional)
     try:
-        cron(expression, "UTC")
+        cron.check(expression, "UTC", now)  # the scheduler's parser: accepted means it runs
     except ValueError as exc:
         reason = str(exc)[:1].lower() + str(exc)[1:]
         raise UserError(

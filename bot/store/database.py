@@ -16,7 +16,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.errors import NotSaved
+from bot.errors import ConfigError, NotSaved
+
+# A server that does not answer within this long counts as unreachable at start.
+CONNECT_SECONDS = 15.0
+URL_FIX = "fix bot.database_url (CYCLES_DATABASE_URL)"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -29,6 +33,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+class StartupFailed(ConfigError):
+    """The database cannot be used at start; the message is one line: what and how to fix it."""
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupFailed(
+            f"database: cannot create the folder {folder} ({exc.strerror or exc}); set "
+            "bot.data_dir (CYCLES_DATA_DIR) to a writable folder."
+        ) from None
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -36,7 +54,7 @@ class Database:
         if self.is_sqlite:
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _make_folder(Path(path).parent)
             # hide_parameters: statements and errors never carry entry text into a log.
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, hide_parameters=True)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -3,12 +3,14 @@ as they would arrive; fill forms field by field or inline."""
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from typing import TextIO
 
 from bot.app import App
 from bot.clock import ManualClock
 from bot.domain import Actor, ChannelRef, Form, Platform, Reply, Role
+from bot.errors import NotSaved
 from integrations.console.adapter import CHANNEL, WORKSPACE, ConsoleAdapter
 from integrations.console.lines import LineSource
 from integrations.console.render import field_prompt, render_form_intro, render_reply
@@ -63,17 +65,22 @@ class Shell:
         if text.startswith("#"):
             return  # a comment in a script
         word, _, rest = text.partition(" ")
-        if word == "as":
-            self.switch(rest.strip())
-        elif word == "who":
-            self.say("  members: " + ", ".join(sorted(self.adapter.roster)))
-        elif word == "shell":
-            self.say("  " + SHELL_HELP)
-        elif word == "wait":
-            await self.wait(rest.strip())
-        else:
-            await self.command(text)
-        await self.app.drain_outbox()
+        try:
+            if word == "as":
+                self.switch(rest.strip())
+            elif word == "who":
+                self.say("  members: " + ", ".join(sorted(self.adapter.roster)))
+            elif word == "shell":
+                self.say("  " + SHELL_HELP)
+            elif word == "wait":
+                await self.wait(rest.strip())
+            else:
+                await self.command(text)
+        except NotSaved as exc:  # the database went away: say so and keep reading
+            self.say(f"  {exc}")
+        # The command's own answer said so; what is queued goes out after a later command.
+        with contextlib.suppress(NotSaved):
+            await self.app.drain_outbox()
 
     def switch(self, name: str) -> None:
         try:

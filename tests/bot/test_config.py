@@ -36,6 +36,11 @@ def test_environment_overrides_and_secrets(tmp_path: Path) -> None:
         ("[bot]\ntimezone = 'Mars/Base'\n", {}, "bot.timezone = 'Mars/Base' is invalid"),
         ("", {"CYCLES_DIGEST__SUMMARISER": "gpt"}, "digest.summariser = 'gpt' is invalid"),
         ("[digest]\nschedule = 'fridays'\n", {}, "Fix: use a five-field cron"),
+        ("", {"CYCLES_DIGEST__SCHEDULE": "61 * * * *"}, "'61': the last value (61) is higher"),
+        ("", {"CYCLES_DIGEST__SCHEDULE": "0 9 31 2 *"}, "is invalid: it never fires"),
+        ("", {"CYCLES_DIGEST__SCHEDULE": "* * * * *"}, "it fires every minute; a schedule"),
+        ("", {"CYCLES_DIGEST__SCHEDULE": "0 " * 6000}, "is invalid: longer than 100 characters"),
+        ("", {"CYCLES_SCHEDULER__ALARMS_SCHEDULE": "*/5 8 * * *"}, "fires 5 minutes apart"),
         ("[bot]\ncolour = 'red'\n", {}, "unknown key 'bot.colour'"),
         ("[slack]\nbot_token = 'xoxb-2'\n", {}, "is a secret"),
         ("[bot\n", {}, "not valid TOML"),
@@ -51,4 +56,35 @@ def test_bad_values_fail_with_one_line(
     message = str(info.value)
     assert expected in message
     assert "\n" not in message
+    assert len(message) < 300
     assert "xoxb-2" not in message
+
+
+def test_hourly_and_weekly_schedules_are_accepted() -> None:
+    env = {
+        "CYCLES_DIGEST__SCHEDULE": "0 * * * *",
+        "CYCLES_SCHEDULER__ALARMS_SCHEDULE": "5 8 * * 1-5",
+    }
+    settings = load_settings(None, env)
+    assert settings.digest.schedule == "0 * * * *"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[bot]\ntimezone = 'Zürich'\n".encode("latin-1"), "is not UTF-8 text (byte 0xfc at"),
+        (None, "cannot read"),
+    ],
+)
+def test_unreadable_config_fails_with_one_line(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    path = tmp_path / "bot.toml"
+    if content is None:
+        path.mkdir()  # a folder where the file should be
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, {})
+    assert expected in str(info.value)
+    assert str(info.value).endswith(".") and "\n" not in str(info.value)

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain import ChannelRef, Platform
-from bot.scheduler import Scheduler, cron, last_fire, next_after
+from bot.domain.cron import last_fire, next_after
+from bot.domain.cron import parse as cron
+from bot.scheduler import Scheduler
 from bot.services import groups
 from bot.services.context import Deps
 from bot.store.models import Digest, Group

@@ -129,6 +129,15 @@ async def test_schedule_is_validated_and_stored(bot: Dispatcher, deps: Deps, clo
     assert four.message.text.startswith("'0 16 * *' is not a five-field cron expression.")
     wrong = await say(bot, FAY, "digest schedule 0 25 * * fri")
     assert wrong.message.text.startswith("'0 25 * * fri' is not a valid schedule (")
+    never = await say(bot, FAY, "digest schedule 0 9 31 2 *")
+    assert "is not a valid schedule (it never fires" in never.message.text
+    often = await say(bot, FAY, "digest schedule */10 16 * * fri")
+    assert "(it fires 10 minutes apart; a schedule may fire at most once an hour)" in (
+        often.message.text
+    )
+    long = await say(bot, FAY, "digest schedule " + "0," * 6000 + "0 16 * * fri")
+    assert long.message.text.startswith("That schedule is longer than 64 characters.")
+    assert len(long.message.text) < 200
     async with deps.db.begin() as s:
         g = await s.get(Group, group_id)
         assert g is not None and g.digest_schedule is None

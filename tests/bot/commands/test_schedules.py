@@ -69,6 +69,9 @@ async def test_a_facilitator_schedules_and_unschedules_rounds(deps: Deps, bot: D
     [
         ("round schedule 0 9 * *", "five cron fields"),
         ("round schedule 0 25 * * mon", "is not a valid schedule"),
+        ("round schedule 0 9 31 2 *", "(it never fires: no date matches it)"),
+        ("round schedule * 9 * * mon", "(it fires every minute; a schedule may fire at most once"),
+        ("round schedule " + "1," * 6000 + "0 9 * * mon", "That schedule is too long"),
         ("round schedule 0 9 * * mon nosuch", "There is no round template 'nosuch'"),
         ("round schedule 0 9 * * mon weekly sensemaking", "Name one template"),
         ("round schedule 0 9 * * mon for", "Say how long"),

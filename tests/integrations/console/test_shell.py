@@ -6,13 +6,17 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
 from bot.app import build_app
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from integrations.console.adapter import ConsoleAdapter
 from integrations.console.lines import StreamLines
 from integrations.console.shell import Shell
+from tests.support.postgres import PrivatePostgres, unavailable
 
 
 async def run_script(settings: Settings, lines: list[str]) -> str:
@@ -78,3 +82,67 @@ def test_cycles_shell_reads_stdin_when_piped(tmp_path: Path) -> None:
     assert "Cycle #1 *Place* (place) created" in done.stdout
     assert "scale: Scale: one of person, team, organisation, place, country" in done.stdout
     assert (tmp_path / "cycles.sqlite3").exists()
+
+
+class ScriptWithActions:
+    """Lines as StreamLines reads them; a callable in the script runs (a server stopped or
+    started) before the next line is read."""
+
+    def __init__(self, script: list[str | Callable[[], None]], out: io.StringIO) -> None:
+        self._script = iter(script)
+        self._lines = StreamLines((), out)
+        self._out = out
+
+    async def read(self, prompt: str) -> str | None:
+        for item in self._script:
+            if callable(item):
+                item()
+                continue
+            self._lines = StreamLines([item], self._out)
+            return await self._lines.read(prompt)
+        return None
+
+
+@pytest.fixture
+def server() -> Iterator[PrivatePostgres]:
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(f"no private PostgreSQL: {reason}")
+    made = PrivatePostgres()
+    try:
+        made.start()
+        yield made
+    finally:
+        made.close()
+
+
+async def test_the_shell_keeps_reading_while_the_database_is_away(
+    server: PrivatePostgres, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        None, {"CYCLES_DATA_DIR": str(tmp_path), "CYCLES_DATABASE_URL": server.url}
+    )
+    out = io.StringIO()
+    adapter = ConsoleAdapter(out)
+    app = await build_app(settings, adapters=[adapter], with_scheduler=False)
+    script: list[str | Callable[[], None]] = [
+        "cycle new name=Before question=Why? scale=team",
+        lambda: server.stop("immediate"),
+        "cycle new name=During question=Why? scale=team",
+        "cycle list",
+        "who",
+        lambda: server.start(),
+        "cycle new name=After question=Why? scale=team",
+        "cycle list",
+    ]
+    try:
+        await Shell(app, adapter, ScriptWithActions(script, out), out).run()
+    finally:
+        await app.stop()
+    text = out.getvalue()
+    assert "Traceback" not in text
+    assert text.count("Not saved: the database is unavailable") == 2  # each command said so
+    assert "members: facilitator" in text
+    after = text.split("facilitator> cycle new name=After")[1]
+    assert "*After* (team) created" in after
+    assert "Before" in after and "During" not in after
