@@ -266,8 +266,18 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     """Read bot.toml (if any) and the environment; a bad value raises ConfigError (one line)."""
     env = os.environ if env is None else env
     if path is None:
-        candidate = Path(env.get("CYCLES_CONFIG", "bot.toml"))
-        path = candidate if candidate.exists() else None
+        # A CYCLES_CONFIG someone set must exist; an empty one means the default, bot.toml here.
+        named = env.get("CYCLES_CONFIG", "").strip()
+        if named:
+            path = Path(named)
+            if not path.is_file():
+                raise ConfigError(
+                    f"config: CYCLES_CONFIG names {named[:200]!r}, which is not a file. "
+                    "Fix: point it at your bot.toml, or unset it."
+                )
+        else:
+            candidate = Path("bot.toml")
+            path = candidate if candidate.is_file() else None
     data: dict[str, Any] = _read_toml(path) if path is not None else {}
     in_file = {section: set(values) for section, values in data.items() if isinstance(values, dict)}
     for section, values in _env_overrides(env).items():

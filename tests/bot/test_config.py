@@ -88,3 +88,21 @@ def test_unreadable_config_fails_with_one_line(
         load_settings(path, {})
     assert expected in str(info.value)
     assert str(info.value).endswith(".") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("named", ["missing.toml", "folder"])
+def test_a_cycles_config_that_is_not_a_file_fails_with_one_line(tmp_path: Path, named: str) -> None:
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, {"CYCLES_CONFIG": str(tmp_path / named)})
+    message = str(info.value)
+    assert "CYCLES_CONFIG" in message and named in message and "\n" not in message
+
+
+def test_an_empty_cycles_config_means_bot_toml_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bot.toml").write_text('[bot]\ntimezone = "Europe/Oslo"\n')
+    assert load_settings(None, {"CYCLES_CONFIG": ""}).bot.timezone == "Europe/Oslo"
+    assert load_settings(None, {"CYCLES_CONFIG": "  "}).bot.timezone == "Europe/Oslo"
