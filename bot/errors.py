@@ -38,6 +38,23 @@ class NotSaved(UserError):
         super().__init__("Not saved: the database is unavailable right now. Please try again.")
 
 
+class NotStorable(UserError):
+    """The database refused a value as invalid: sending it again can never succeed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Not saved: the database cannot store some of that text. Change it and send it again."
+        )
+
+
+class DiskFull(CyclesError):
+    """A file could not be written because the disk (or the quota) is full."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"the disk is full (writing {path})")
+
+
 class DeliveryError(CyclesError):
     """Raised by an adapter's send()."""
 

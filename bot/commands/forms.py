@@ -7,9 +7,28 @@ from typing import Any
 
 from bot.commands.registry import Args
 from bot.domain import Form, FormField
+from bot.domain.text import clean
 from bot.errors import FieldErrors, UserError
 
 Checker = Callable[[str], Any]
+
+
+def clean_values(fields: tuple[FormField, ...], values: dict[str, str]) -> dict[str, str]:
+    """Every field value, typed inline or submitted in a form, made plain (bot.domain.text);
+    only long-text fields keep line breaks and tabs. A value that had something in it and is
+    empty once cleaned is refused on its field, rather than saved blank or asked again."""
+    long_text = {f.name for f in fields if f.kind == "long_text"}
+    cleaned: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        # Questions of a round are not in the spec's fields: they are long text too.
+        multiline = name in long_text or name not in {f.name for f in fields}
+        cleaned[name] = clean(value, multiline=multiline)
+        if value.strip() and not cleaned[name].strip():
+            errors[name] = f"{name} is empty: it holds only invisible or control characters."
+    if errors:
+        raise FieldErrors(errors)
+    return cleaned
 
 
 def missing(fields: tuple[FormField, ...], args: Args) -> bool:

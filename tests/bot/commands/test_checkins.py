@@ -188,7 +188,7 @@ async def test_bad_values_are_reported_per_field(bot: Dispatcher, deps: Deps) ->
     )
     assert reply.errors == {
         "happened": "happened is too long (2001 characters; the limit is 2000).",
-        "surprise": "surprise must be a whole number from 0 to 100.",
+        "surprise": "surprise must be a whole number from 0 to 100 in digits 0-9, like 70.",
         "confidence": "confidence must be from 0 to 100, not 101.",
         "visibility": "visibility must be one of: group, facilitators, private.",
         "named": "named must be one of: yes, no.",

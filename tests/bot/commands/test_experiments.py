@@ -146,7 +146,7 @@ async def test_show_unknown_and_bad_ids(bot: Dispatcher) -> None:
     assert (await say(bot, ADA, "experiment show 42")).message.text == (
         "There is no experiment #42. `experiment list` shows the ids."
     )
-    assert "is not a experiment id" in (await say(bot, ADA, "experiment show x")).message.text
+    assert "is not an experiment id" in (await say(bot, ADA, "experiment show x")).message.text
     assert (await say(bot, ADA, "experiment show")).message.text == (
         "Usage: `experiment show <id>`."
     )
