@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError
 
 from bot.commands import forms
 from bot.commands.parser import parse
-from bot.commands.registry import Args, CommandSpec, Result, find
+from bot.commands.registry import CommandSpec, Result, find
 from bot.domain import Actor, ChannelRef, Reply
 from bot.errors import FieldErrors, NotSaved, NotStorable, UserError
 from bot.services import members
@@ -159,7 +159,7 @@ class Dispatcher:
                 member_id = member.id
             inv = Invocation(self.deps, actor, channel, member_id, role, source_key)
             inv.require(spec.min_role, f"use `{spec.name}`")
-            args = Args(positional=rest, fields=forms.clean_values(spec.fields, values))
+            args = forms.clean_args(spec.fields, rest, values)
             return await spec.handler(inv, args)
         except NotSaved as exc:
             if refused_value(exc):
