@@ -47,12 +47,13 @@ class NotStorable(UserError):
         )
 
 
-class DiskFull(CyclesError):
-    """A file could not be written because the disk (or the quota) is full."""
+class DiskFull(UserError):
+    """A file could not be written because the disk (or the quota) is full; nothing was left
+    behind. `what` names the file for the person: "the export", "the digest chart"."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        super().__init__(f"the disk is full (writing {path})")
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"Could not write {what}: the disk is full. Ask an admin to free space.")
 
 
 class DeliveryError(CyclesError):

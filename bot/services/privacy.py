@@ -19,6 +19,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from bot.domain import Role, Visibility
 from bot.errors import NotFound
+from bot.files import write_atomic
 from bot.store.models import (
     CheckIn,
     Cycle,
@@ -256,11 +257,9 @@ def export_path(data_dir: Path, platform: str, user_id: str, now: datetime) -> P
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.chmod(0o600)  # private entries are in here: readable by the bot's user only
-    tmp.replace(path)  # never a half-written export
+    text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+    # Private entries are in here: readable by the bot's user only.
+    write_atomic(path, text, what="the export", mode=0o600)
 
 
 async def write_export(path: Path, data: dict[str, Any]) -> Path:
