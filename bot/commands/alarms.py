@@ -43,7 +43,8 @@ def _one_id(args: Args, usage: str) -> int:
         return parse_id(args.positional[0], "alarm")
     except UserError:
         raise UserError(
-            f"'{args.positional[0]}' is not an alarm id. `alarms` lists them with their ids."
+            f"'{args.positional[0][:40]}' is not an alarm id. Ids are digits 0-9; `alarms` "
+            "lists them with their ids."
         ) from None
 
 
