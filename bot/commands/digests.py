@@ -10,6 +10,7 @@ from bot.errors import UserError
 from bot.services import digests, groups
 from bot.services.context import Invocation
 
+MAX_SCHEDULE = 64  # Group.digest_schedule
 USAGE = (
     "Digests: `digest preview [leader]`, `digest now`, `digest schedule <cron>`, "
     "`digest show [week]`."
@@ -76,6 +77,11 @@ async def digest_schedule(inv: Invocation, args: Args) -> Result:
                 f"The digest goes out on `{current}` ({group.timezone}). "
                 "Change it with `digest schedule <minute hour day month weekday>`."
             )
+        if len(expression) > MAX_SCHEDULE:
+            raise UserError(
+                f"That schedule is too long (the limit is {MAX_SCHEDULE} characters); write the "
+                "cron fields more simply, e.g. `digest schedule 0 16 * * fri`."
+            )
         if len(expression.split()) != 5:
             raise UserError(
                 f"'{expression}' is not a five-field cron expression. Use minute hour day month "
@@ -105,6 +111,10 @@ async def digest_schedule(inv: Invocation, args: Args) -> Result:
 async def digest_show(inv: Invocation, args: Args) -> Result:
     if len(args.positional) > 1:
         raise UserError("Usage: `digest show [week]`, e.g. `digest show 2026-W48`.")
+    if args.positional and not args.positional[0].isascii():
+        raise UserError(
+            f"'{args.positional[0][:40]}' is not a week. Use an ISO week such as 2026-W48."
+        )
     week = digests.parse_week(args.positional[0]) if args.positional else None
     async with inv.deps.db.begin() as session:
         group = await groups.require_group(session, inv.channel)

@@ -22,7 +22,6 @@ _INVISIBLE = dict.fromkeys(
 _ZWJ, _ZWNJ = "\u200d", "\u200c"
 _JOINERS = re.compile(f"[{_ZWJ}{_ZWNJ}]")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
-_SPACES = re.compile(r"[ \t\n]+")
 # C0 and C1 control characters, NUL included; tab and newline are dealt with apart.
 _CONTROLS_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LAYOUT = re.compile(r"[\t\n]")
@@ -59,8 +58,3 @@ def clean(text: str, *, multiline: bool = True) -> str:
     if not multiline:
         text = _LAYOUT.sub(" ", text)
     return unicodedata.normalize("NFC", text)
-
-
-def one_line(text: str) -> str:
-    """Single-line fields (titles, names): runs of whitespace become one space."""
-    return _SPACES.sub(" ", clean(text, multiline=False)).strip()

@@ -10,7 +10,7 @@ from bot.commands import Dispatcher, make_dispatcher
 from bot.domain import Actor, ChannelRef, Platform, Reply, Role
 from bot.errors import NotSaved, NotStorable
 from bot.services.context import Deps
-from bot.store.models import CheckIn, Experiment, Member
+from bot.store.models import CheckIn, Experiment, Group, Member
 
 HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
 ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada", platform_role=Role.FACILITATOR)
@@ -150,3 +150,21 @@ async def test_a_value_the_database_refuses_is_not_called_a_reason_to_retry(
     assert reply.message.text != str(NotSaved())
     async with deps.db.begin() as s:
         assert (await s.execute(select(Member).where(Member.user_id == "u9"))).first() is None
+
+
+async def test_a_digest_schedule_longer_than_its_column_is_refused_in_words(
+    bot: Dispatcher, deps: Deps
+) -> None:
+    await say(bot, NEW.format("Doorstep"))
+    minutes = ",".join(str(n) for n in range(40))
+    reply = await say(bot, f"digest schedule {minutes} 16 * * fri")
+    assert reply.message.text.startswith("That schedule is too long (the limit is 64 characters)")
+    async with deps.db.begin() as s:
+        [group] = (await s.execute(select(Group))).scalars()
+        assert group.digest_schedule is None
+
+
+async def test_a_week_is_ascii_digits(bot: Dispatcher) -> None:
+    await say(bot, NEW.format("Doorstep"))
+    reply = await say(bot, "digest show ٢٠٢٦-W48")
+    assert reply.message.text == "'٢٠٢٦-W48' is not a week. Use an ISO week such as 2026-W48."
