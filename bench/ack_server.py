@@ -27,7 +27,7 @@ async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any
     from integrations.slack.adapter import SlackAdapter
 
     env = {
-        "CYCLES_CONFIG": str(data_dir / "no-bot.toml"),
+        "CYCLES_CONFIG": "none",
         "CYCLES_DATA_DIR": str(data_dir),
         "SLACK_BOT_TOKEN": "xoxb-test-token",
         "SLACK_SIGNING_SECRET": secret,

@@ -119,7 +119,7 @@ async def build(repeats: int, data_dir: Path) -> dict[str, Any]:
     from bot.store.models import Group
     from bot.summarise.factory import make_summariser
 
-    env = {"CYCLES_DATA_DIR": str(data_dir), "CYCLES_CONFIG": str(data_dir / "none.toml")}
+    env = {"CYCLES_DATA_DIR": str(data_dir), "CYCLES_CONFIG": "none"}
     settings = load_settings(path=None, env=env)
     db = Database(url(data_dir))
     deps = Deps(

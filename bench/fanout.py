@@ -77,7 +77,7 @@ async def once(scale: Scale) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="cycles-bench-fanout-") as tmp:
             env = {
-                "CYCLES_CONFIG": str(Path(tmp) / "no-bot.toml"),
+                "CYCLES_CONFIG": "none",
                 "CYCLES_DATA_DIR": str(Path(tmp) / "data"),
                 "SLACK_BOT_TOKEN": fake.bot_token,
                 "SLACK_SIGNING_SECRET": SECRET,

@@ -68,7 +68,7 @@ async def start_bot(
     Slack URL, the ops port)."""
     slack_port, ops_port = free_port(), free_port()
     env = {
-        "CYCLES_CONFIG": str(tmp / "no-bot.toml"),
+        "CYCLES_CONFIG": "none",
         "CYCLES_DATA_DIR": str(tmp / "data"),
         "HOME": str(tmp),
         "SLACK_BOT_TOKEN": slack.bot_token,

@@ -136,13 +136,14 @@ def shell(config: ConfigOption = None, db: DbOption = None) -> None:
 async def _shell(app: object, *, interactive: bool) -> None:
     from bot.app import App
     from integrations.console.adapter import ConsoleAdapter
-    from integrations.console.lines import LineSource, StreamLines, TerminalLines
+    from integrations.console.lines import LineSource, StreamLines, TerminalLines, lenient
     from integrations.console.shell import SHELL_HELP, Shell
 
     assert isinstance(app, App)
     adapter = ConsoleAdapter(sys.stdout)
     app.add_adapter(adapter)
-    lines: LineSource = TerminalLines() if interactive else StreamLines(sys.stdin, sys.stdout)
+    stdin = lenient(sys.stdin)
+    lines: LineSource = TerminalLines() if interactive else StreamLines(stdin, sys.stdout)
     if interactive:
         print(f"Learning Cycles shell. {SHELL_HELP}")
     try:

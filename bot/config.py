@@ -266,14 +266,17 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     """Read bot.toml (if any) and the environment; a bad value raises ConfigError (one line)."""
     env = os.environ if env is None else env
     if path is None:
-        # A CYCLES_CONFIG someone set must exist; an empty one means the default, bot.toml here.
+        # A CYCLES_CONFIG someone set must exist (a typo must not drop every setting silently);
+        # empty means the default, bot.toml here; `none` means defaults and environment only.
         named = env.get("CYCLES_CONFIG", "").strip()
-        if named:
+        if named.lower() == "none":
+            path = None
+        elif named:
             path = Path(named)
             if not path.is_file():
                 raise ConfigError(
                     f"config: CYCLES_CONFIG names {named[:200]!r}, which is not a file. "
-                    "Fix: point it at your bot.toml, or unset it."
+                    "Fix: point it at your bot.toml, unset it, or set it to none."
                 )
         else:
             candidate = Path("bot.toml")

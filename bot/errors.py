@@ -38,6 +38,24 @@ class NotSaved(UserError):
         super().__init__("Not saved: the database is unavailable right now. Please try again.")
 
 
+class NotStorable(UserError):
+    """The database refused a value as invalid: sending it again can never succeed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Not saved: the database cannot store some of that text. Change it and send it again."
+        )
+
+
+class DiskFull(UserError):
+    """A file could not be written because the disk (or the quota) is full; nothing was left
+    behind. `what` names the file for the person: "the export", "the digest chart"."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"Could not write {what}: the disk is full. Ask an admin to free space.")
+
+
 class DeliveryError(CyclesError):
     """Raised by an adapter's send()."""
 

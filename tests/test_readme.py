@@ -63,7 +63,7 @@ def test_every_documented_command_exists_and_every_command_is_documented() -> No
 
 
 def test_the_slack_scopes_are_the_manifests() -> None:
-    env = {"CYCLES_CONFIG": "/nonexistent.toml", "CYCLES_SLACK__FACILITATOR_USERGROUP": "S1"}
+    env = {"CYCLES_CONFIG": "none", "CYCLES_SLACK__FACILITATOR_USERGROUP": "S1"}
     scopes = manifest(load_settings(path=None, env=env))["oauth_config"]["scopes"]["bot"]
     slack = section("Slack")
     listed = set(re.findall(r"^- `([a-z.:]+)`", slack, flags=re.M))

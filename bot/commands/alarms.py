@@ -6,7 +6,7 @@ from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import parse_id
 from bot.domain import Reply, Role
 from bot.errors import UserError
-from bot.services import alarms, groups
+from bot.services import alarms, groups, scope
 from bot.services.context import Invocation
 
 
@@ -36,15 +36,6 @@ async def alarms_list(inv: Invocation, args: Args) -> Result:
     )
 
 
-async def _group_here(inv: Invocation) -> int | None:
-    """The channel's group, if any: an alarm DM's buttons run outside every group channel."""
-    if inv.channel.is_dm:
-        return None
-    async with inv.deps.db.begin() as session:
-        group = await groups.group_for_channel(session, inv.channel)
-        return group.id if group is not None else None
-
-
 def _one_id(args: Args, usage: str) -> int:
     if len(args.positional) != 1:
         raise UserError(f"Usage: `{usage}`.")
@@ -52,17 +43,16 @@ def _one_id(args: Args, usage: str) -> int:
         return parse_id(args.positional[0], "alarm")
     except UserError:
         raise UserError(
-            f"'{args.positional[0]}' is not an alarm id. `alarms` lists them with their ids."
+            f"'{args.positional[0][:40]}' is not an alarm id. Ids are digits 0-9; `alarms` "
+            "lists them with their ids."
         ) from None
 
 
 async def alarms_ack(inv: Invocation, args: Args) -> Result:
     alarm_id = _one_id(args, "alarms ack <id>")
-    group_id = await _group_here(inv)
     async with inv.deps.db.begin() as session:
-        alarm = await alarms.acknowledge(
-            session, alarm_id, inv.member_id, inv.deps.clock(), group_id
-        )
+        where = await scope.here(session, inv)
+        alarm = await alarms.acknowledge(session, alarm_id, inv.member_id, inv.deps.clock(), where)
         state = alarm.state
     return Reply.text(
         f"Alarm #{alarm_id} is {state}. It stays open until its condition clears or someone "
@@ -72,9 +62,9 @@ async def alarms_ack(inv: Invocation, args: Args) -> Result:
 
 async def alarms_resolve(inv: Invocation, args: Args) -> Result:
     alarm_id = _one_id(args, "alarms resolve <id>")
-    group_id = await _group_here(inv)
     async with inv.deps.db.begin() as session:
-        await alarms.resolve(session, alarm_id, inv.member_id, inv.deps.clock(), group_id)
+        where = await scope.here(session, inv)
+        await alarms.resolve(session, alarm_id, inv.member_id, inv.deps.clock(), where)
     return Reply.text(
         f"Alarm #{alarm_id} is resolved. If its condition starts again, a new alarm is raised."
     )

@@ -11,7 +11,7 @@ from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import check_choice, check_int, check_text, parse_id
 from bot.domain import Button, Form, FormField, Reply
 from bot.errors import FieldErrors, UserError
-from bot.services import checkins, experiments, groups, privacy
+from bot.services import checkins, experiments, groups, privacy, scope
 from bot.services.context import Invocation
 from bot.store.models import CheckIn, Experiment
 
@@ -102,12 +102,15 @@ async def _chosen(
     """The experiment this check-in is for, or None and the running ones to choose from."""
     typed = args.fields.get(EXPERIMENT_NAME, "").strip()
     if args.positional:
-        experiment = await experiments.get_experiment(
-            session, parse_id(args.positional[0], "experiment")
+        experiment = await experiments.find_experiment(
+            session, parse_id(args.positional[0], "experiment"), await scope.here(session, inv)
         )
     elif typed:
         try:
-            experiment = await experiments.get_experiment(session, parse_id(typed, "experiment"))
+            where = await scope.here(session, inv)
+            experiment = await experiments.find_experiment(
+                session, parse_id(typed, "experiment"), where
+            )
             experiments.require_running(experiment)
         except UserError as exc:
             raise FieldErrors({EXPERIMENT_NAME: str(exc)}) from None
@@ -170,7 +173,8 @@ async def checkin_edit(inv: Invocation, args: Args) -> Result:
     checkin_id = parse_id(args.positional[0], "check-in")
     forms.unknown_fields(FIELDS, args)
     async with inv.deps.db.begin() as session:
-        current = await checkins.get_own(session, checkin_id, inv.member_id)
+        where = await scope.here(session, inv)
+        current = await checkins.get_own(session, checkin_id, inv.member_id, where)
         if not args.fields:
             return Form(
                 f"Edit check-in #{current.id}",
@@ -179,7 +183,7 @@ async def checkin_edit(inv: Invocation, args: Args) -> Result:
                 intro=INTRO,
                 values=checkins.as_fields(current),
             )
-        merged = Args([], {**checkins.as_fields(current), **args.fields})
+        merged = Args([], {**checkins.as_fields(current), **args.fields}, args.rejected)
         updated = await checkins.edit(
             session, checkin_id, inv.member_id, _data(merged), now=inv.deps.clock()
         )

@@ -112,6 +112,10 @@ async def digest_schedule(inv: Invocation, args: Args) -> Result:
 async def digest_show(inv: Invocation, args: Args) -> Result:
     if len(args.positional) > 1:
         raise UserError("Usage: `digest show [week]`, e.g. `digest show 2026-W48`.")
+    if args.positional and not args.positional[0].isascii():
+        raise UserError(
+            f"'{args.positional[0][:40]}' is not a week. Use an ISO week such as 2026-W48."
+        )
     week = digests.parse_week(args.positional[0]) if args.positional else None
     async with inv.deps.db.begin() as session:
         group = await groups.require_group(session, inv.channel)

@@ -12,10 +12,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import DataError
+
+from bot.commands import forms
 from bot.commands.parser import parse
-from bot.commands.registry import Args, CommandSpec, Result, find
+from bot.commands.registry import CommandSpec, Result, find
 from bot.domain import Actor, ChannelRef, Reply
-from bot.errors import FieldErrors, UserError
+from bot.errors import FieldErrors, NotSaved, NotStorable, UserError
 from bot.services import members
 from bot.services.context import Deps, Invocation
 
@@ -32,6 +35,13 @@ CONCURRENT_COMMANDS = 2
 # finished for this long (a model writing a digest, a platform slow to list a channel), the
 # next ones go ahead anyway.
 STALL_SECONDS = 1.0
+
+
+def refused_value(exc: BaseException) -> bool:
+    """True when the database refused a value it can never store (a NUL, a number out of
+    range, a string too big), as opposed to being unreachable or busy."""
+    # SQLAlchemy wraps every driver's DB-API DataError (sqlite3, psycopg) as its own DataError.
+    return isinstance(exc.__cause__, DataError)
 
 
 class Turns:
@@ -142,14 +152,19 @@ class Dispatcher:
             if found is None:
                 return Reply.text(self._unknown(parsed.words[0]))
             spec, rest = found
-            args = Args(positional=rest, fields={**parsed.fields, **(fields or {})})
+            values = {**parsed.fields, **(fields or {})}
             async with self.deps.db.begin() as session:
                 member = await members.ensure_member(session, actor)
                 role = members.effective_role(member, actor, self.deps.settings)
                 member_id = member.id
             inv = Invocation(self.deps, actor, channel, member_id, role, source_key)
             inv.require(spec.min_role, f"use `{spec.name}`")
+            args = forms.clean_args(spec.fields, rest, values)
             return await spec.handler(inv, args)
+        except NotSaved as exc:
+            if refused_value(exc):
+                return Reply.text(str(NotStorable()))
+            return Reply.text(str(exc))
         except FieldErrors as exc:
             return Reply.text(str(exc), errors=exc.errors)
         except UserError as exc:

@@ -8,7 +8,7 @@ from bot.commands.values import check_choice, check_text, parse_id
 from bot.domain import FormField, Reply
 from bot.domain.plural import plural
 from bot.errors import FieldErrors, NotFound, UserError
-from bot.services import checkins, events, experiments, groups, privacy
+from bot.services import checkins, events, experiments, groups, privacy, scope
 from bot.services.context import Invocation
 
 NEW_FIELDS = (
@@ -122,10 +122,11 @@ async def experiment_list(inv: Invocation, args: Args) -> Result:
 async def experiment_show(inv: Invocation, args: Args) -> Result:
     experiment_id = _one_id(args, "experiment show <id>")
     async with inv.deps.db.begin() as session:
+        where = await scope.here(session, inv)
+        await experiments.find_experiment(session, experiment_id, where)
         row = await experiments.detail(session, experiment_id)
         e = row.experiment
-        group = None if inv.channel.is_dm else await groups.group_for_channel(session, inv.channel)
-        in_group = e.owner_id == inv.member_id or (group is not None and group.id == e.group_id)
+        in_group = e.owner_id == inv.member_id or where.in_group(e.group_id)
         entries, total = await checkins.visible_on(
             session, e, viewer_id=inv.member_id, viewer_role=inv.role, in_group=in_group
         )
@@ -172,7 +173,8 @@ async def experiment_conclude(inv: Invocation, args: Args) -> Result:
     experiment_id = _one_id(args, "experiment conclude <id> [learned=… verdict=…]")
     forms.unknown_fields(CONCLUDE_FIELDS, args)
     async with inv.deps.db.begin() as session:
-        experiment = await experiments.get_experiment(session, experiment_id)
+        where = await scope.here(session, inv)
+        experiment = await experiments.find_experiment(session, experiment_id, where)
         event = f"experiment-conclude:{inv.source_key}"
         platform = str(inv.actor.platform)
         if (
@@ -208,10 +210,7 @@ async def experiment_conclude(inv: Invocation, args: Args) -> Result:
             verdict=values["verdict"],
             now=inv.deps.clock(),
         )
-        here = not inv.channel.is_dm and (
-            (group := await groups.group_for_channel(session, inv.channel)) is not None
-            and group.id == experiment.group_id
-        )
+        here = where.in_group(experiment.group_id)
     text = (
         f"Experiment #{experiment.id} *{experiment.title}* concluded: the hypothesis is "
         f"{experiment.verdict}. Learned: {experiment.learned}"

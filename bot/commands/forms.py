@@ -7,13 +7,35 @@ from typing import Any
 
 from bot.commands.registry import Args
 from bot.domain import Form, FormField
+from bot.domain.text import clean
 from bot.errors import FieldErrors, UserError
 
 Checker = Callable[[str], Any]
 
 
+def clean_args(
+    fields: tuple[FormField, ...], positional: list[str], values: dict[str, str]
+) -> Args:
+    """Every field value, typed inline or submitted in a form, made plain (bot.domain.text);
+    only long-text fields keep line breaks and tabs. A value that had something in it and is
+    empty once cleaned is rejected on its field (see `validate`), not saved blank or asked for
+    again."""
+    long_text = {f.name for f in fields if f.kind == "long_text"}
+    known = {f.name for f in fields}
+    args = Args(positional)
+    for name, value in values.items():
+        # A round's questions are not among the spec's fields: they are long text too.
+        args.fields[name] = clean(value, multiline=name in long_text or name not in known)
+        if value.strip() and not args.fields[name].strip():
+            args.rejected[name] = f"{name} is empty: it holds only invisible or control characters."
+    return args
+
+
 def missing(fields: tuple[FormField, ...], args: Args) -> bool:
-    return any(f.required and not args.fields.get(f.name, "").strip() for f in fields)
+    return any(
+        f.required and not args.fields.get(f.name, "").strip() and f.name not in args.rejected
+        for f in fields
+    )
 
 
 def unknown_fields(fields: tuple[FormField, ...], args: Args) -> None:
@@ -31,10 +53,13 @@ def ask(title: str, command: str, fields: tuple[FormField, ...], args: Args, **k
 
 
 def validate(args: Args, checks: dict[str, Checker]) -> dict[str, Any]:
-    """Run each field's checker; collect every failure so a form can show them all inline."""
+    """Run each field's checker; collect every failure (and every field rejected when it was
+    cleaned) so a form can show them all inline."""
     values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = dict(args.rejected)
     for name, check in checks.items():
+        if name in errors:
+            continue
         try:
             values[name] = check(args.fields.get(name, ""))
         except UserError as exc:

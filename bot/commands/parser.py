@@ -6,6 +6,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from bot.domain.text import clean
 from bot.errors import UserError
 
 _FIELD = re.compile(r"^([a-z][a-z0-9_]{0,31})=(.*)$", re.DOTALL)
@@ -35,14 +36,22 @@ def parse(text: str) -> Parsed:
         raise UserError("A quote is not closed. Put the value in matching quotes.") from None
     parsed = Parsed(words=[])
     for token in tokens:
-        match = _FIELD.match(token)
+        # Field values are cleaned with the form's values (forms.clean_values), so that text made
+        # only of invisible characters is reported on its field; names and words are cleaned here.
+        name, equals, value = token.partition("=")
+        match = _FIELD.match(clean(name, multiline=False) + equals)
         if match:
             name = match.group(1)
             if name in parsed.fields:
                 raise UserError(f"{name} is given twice.")
-            parsed.fields[name] = match.group(2)
-        elif parsed.fields:
-            raise UserError(f"'{token}' follows the fields; put it before them or quote the value.")
-        else:
-            parsed.words.append(token)
+            parsed.fields[name] = value
+            continue
+        word = clean(token, multiline=False)
+        if not word.strip():
+            continue  # a word of invisible characters only is no word
+        if parsed.fields:
+            raise UserError(
+                f"'{word[:40]}' follows the fields; put it before them or quote the value."
+            )
+        parsed.words.append(word)
     return parsed

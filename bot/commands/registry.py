@@ -15,6 +15,8 @@ class Args:
 
     positional: list[str]
     fields: dict[str, str] = field(default_factory=dict)
+    # Fields that held text and were empty once cleaned: refused with this message on the field.
+    rejected: dict[str, str] = field(default_factory=dict)
 
 
 Result = Reply | Form

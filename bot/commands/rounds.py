@@ -56,9 +56,19 @@ async def _resolve(session: AsyncSession, inv: Invocation, words: list[str], usa
             f"There is no open round in this channel; the last one, round #{last.id}, closed on "
             f"{when}. `round status {last.id}` shows it; `round start` opens a new one."
         )
-    round_id = parse_id(words[0], "round")
-    round_ = await svc.get_round(session, round_id)
+    return await _round_here(session, inv, parse_id(words[0], "round"))
+
+
+async def _round_here(
+    session: AsyncSession, inv: Invocation, round_id: int, *, lock: bool = False
+) -> Round:
+    """A round by the id someone typed: in a channel, one of its group's; in a DM, one sent to
+    them (facilitators: any of the workspace's). Anything else is reported like a missing id."""
     missing = NotFound(f"There is no round #{round_id} here. `round list` shows the open ones.")
+    try:
+        round_ = await svc.get_round(session, round_id, lock=lock)
+    except NotFound:
+        raise missing from None
     if inv.channel.is_dm:
         if (round_.platform, round_.workspace) != (
             str(inv.channel.platform),
@@ -214,7 +224,7 @@ async def _round_to_answer(session: AsyncSession, inv: Invocation, words: list[s
     if len(words) > 1:
         raise UserError("Use `answer <round id>`; the id is in the message with the questions.")
     if words:
-        return await svc.get_round(session, parse_id(words[0], "round"), lock=True)
+        return await _round_here(session, inv, parse_id(words[0], "round"), lock=True)
     mine = await svc.recipient_rounds(session, inv.member_id)
     if not mine:
         raise UserError("You have no open round to answer. Rounds arrive as direct messages.")

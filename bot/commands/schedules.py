@@ -125,6 +125,10 @@ async def round_unschedule(inv: Invocation, args: Args) -> Result:
     )
 
 
+# IANA names are far shorter; a longer one would be looked up as a file name and fail there.
+MAX_TIMEZONE_LENGTH = 64
+
+
 async def timezone_command(inv: Invocation, args: Args) -> Result:
     forms.unknown_fields((), args)
     words = args.positional
@@ -149,6 +153,11 @@ async def timezone_command(inv: Invocation, args: Args) -> Result:
                 f"Your timezone now follows your profile: {chosen}."
                 if chosen
                 else f"Your profile has no timezone, so {fallback} applies."
+            )
+        if len(words[0]) > MAX_TIMEZONE_LENGTH:
+            raise UserError(
+                f"A timezone name is at most {MAX_TIMEZONE_LENGTH} characters, "
+                "like Europe/London or America/New_York."
             )
         chosen = schedules.check_timezone(words[0])
         member.timezone = chosen

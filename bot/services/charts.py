@@ -5,11 +5,13 @@ experiments by status. matplotlib is imported lazily, with the Agg backend and i
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.plural import plural
+from bot.files import write_atomic
 
 STATUS_ORDER = ("running", "concluded", "abandoned")
 
@@ -27,7 +29,6 @@ def render(data: ChartData, path: Path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig = Figure(figsize=(11, 3.4), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     left, middle, right = fig.subplots(1, 3)
@@ -61,8 +62,9 @@ def render(data: ChartData, path: Path) -> Path:
         axes.yaxis.get_major_locator().set_params(integer=True)
         axes.set_ylim(bottom=0, top=max(1.0, axes.get_ylim()[1]))
     fig.suptitle(data.title, fontsize=11)
-    fig.savefig(path, format="png")
-    return path
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    return write_atomic(path, png.getvalue(), what="the digest chart")
 
 
 async def render_async(data: ChartData, path: Path) -> Path:

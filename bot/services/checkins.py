@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import Role
 from bot.errors import NotFound, UserError
 from bot.services import experiments, privacy
+from bot.services.scope import Here
 from bot.store.models import CheckIn, Experiment, Member
 
 
@@ -166,12 +167,19 @@ async def get_checkin(session: AsyncSession, checkin_id: int) -> CheckIn:
     return checkin
 
 
-async def get_own(session: AsyncSession, checkin_id: int, member_id: int) -> CheckIn:
-    """The member's own check-in; someone else's is reported like a missing one."""
+async def get_own(
+    session: AsyncSession, checkin_id: int, member_id: int, where: Here | None = None
+) -> CheckIn:
+    """The member's own check-in; someone else's is reported like a missing one, and so is one
+    on another group's experiment when `where` is a group's channel."""
     checkin = await session.get(CheckIn, checkin_id)
-    if checkin is None or checkin.member_id != member_id:
-        raise NotFound(f"You have no check-in #{checkin_id}. Only its author can edit a check-in.")
-    return checkin
+    if checkin is not None and checkin.member_id == member_id:
+        if where is None or where.is_dm:
+            return checkin
+        experiment = await session.get(Experiment, checkin.experiment_id)
+        if experiment is not None and where.in_group(experiment.group_id):
+            return checkin
+    raise NotFound(f"You have no check-in #{checkin_id} here. Only its author can edit a check-in.")
 
 
 def as_fields(checkin: CheckIn) -> dict[str, str]:

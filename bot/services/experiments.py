@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import Role
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.services import cycles, privacy
+from bot.services.scope import Here
 from bot.store.models import CheckIn, Cycle, Experiment, Group, Member
 
 RUNNING = "running"
@@ -36,6 +37,35 @@ async def get_experiment(session: AsyncSession, experiment_id: int) -> Experimen
     if experiment is None:
         raise NotFound(f"There is no experiment #{experiment_id}. `experiment list` shows the ids.")
     return experiment
+
+
+async def find_experiment(session: AsyncSession, experiment_id: int, where: Here) -> Experiment:
+    """An experiment by the id someone typed: in a channel, one of its group's; in a DM, one
+    they own or checked in on. Anything else is reported like a missing id."""
+    experiment = await session.get(Experiment, experiment_id)
+    if experiment is not None:
+        if where.is_dm:
+            involved = (
+                experiment.owner_id == where.member_id
+                or (
+                    await session.execute(
+                        select(CheckIn.id)
+                        .where(
+                            CheckIn.experiment_id == experiment.id,
+                            CheckIn.member_id == where.member_id,
+                        )
+                        .limit(1)
+                    )
+                ).first()
+                is not None
+            )
+            if involved:
+                return experiment
+        elif where.in_group(experiment.group_id):
+            return experiment
+    raise NotFound(
+        f"There is no experiment #{experiment_id} here. `experiment list` shows the ids."
+    )
 
 
 def require_running(experiment: Experiment) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from bot.domain import Role, Visibility
 from bot.errors import NotFound
+from bot.files import write_atomic
 from bot.services import erasure
 from bot.store.models import (
     CheckIn,
@@ -327,11 +328,9 @@ async def expire_exports(data_dir: Path, now: datetime) -> int:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.chmod(0o600)  # private entries are in here: readable by the bot's user only
-    tmp.replace(path)  # never a half-written export
+    text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+    # Private entries are in here: readable by the bot's user only.
+    write_atomic(path, text, what="the export", mode=0o600)
 
 
 async def write_export(path: Path, data: dict[str, Any]) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterable
 from typing import Protocol, TextIO
 
@@ -10,6 +11,14 @@ from typing import Protocol, TextIO
 class LineSource(Protocol):
     async def read(self, prompt: str) -> str | None:
         """The next line without its newline, or None at the end of input."""
+
+
+def lenient(stream: TextIO) -> TextIO:
+    """The stream, reading bytes that are not valid text as U+FFFD instead of raising: a
+    stray byte in a pipe or a paste is one odd character, never the end of the shell."""
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="replace")
+    return stream
 
 
 class TerminalLines:

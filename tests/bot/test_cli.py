@@ -51,3 +51,28 @@ def test_slack_manifest_prints_json_or_one_line_of_fix(tmp_path: Path) -> None:
     assert http.returncode == 2
     assert "Traceback" not in http.stderr
     assert http.stderr.strip().count("\n") == 0
+
+
+def test_shell_reads_undecodable_bytes_as_replacement_characters(tmp_path: Path) -> None:
+    """Strict UTF-8 on stdin (as PYTHONIOENCODING=utf-8 gives): a stray byte is one odd
+    character, the shell answers and reads on."""
+    script = b'\xff\xfe bad\nexperiment new title="Door\xffstep" hypothesis=h try=t expect=e\n'
+    env = {
+        **os.environ,
+        "PYTHONIOENCODING": "utf-8",
+        "CYCLES_DATA_DIR": str(tmp_path / "data"),
+        "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shell.sqlite3'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "shell"],
+        input=script,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "Traceback" not in out + done.stderr.decode()
+    assert "Unknown command '\ufffd\ufffd'" in out
+    assert "Experiment #1 *Door\ufffdstep* started" in out

@@ -45,7 +45,7 @@ async def test_cycles_run_serves_health_and_metrics_and_stops_on_sigterm(tmp_pat
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "CYCLES_"))
     }
     env |= {
-        "CYCLES_CONFIG": str(tmp_path / "no-bot.toml"),
+        "CYCLES_CONFIG": "none",
         "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.sqlite3'}",
         "CYCLES_DATA_DIR": str(tmp_path / "data"),
         "SLACK_BOT_TOKEN": fake.bot_token,

@@ -106,3 +106,13 @@ def test_an_empty_cycles_config_means_bot_toml_here(
     (tmp_path / "bot.toml").write_text('[bot]\ntimezone = "Europe/Oslo"\n')
     assert load_settings(None, {"CYCLES_CONFIG": ""}).bot.timezone == "Europe/Oslo"
     assert load_settings(None, {"CYCLES_CONFIG": "  "}).bot.timezone == "Europe/Oslo"
+
+
+def test_cycles_config_none_means_defaults_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bot.toml").write_text('[bot]\ntimezone = "Europe/Oslo"\n')
+    env = {"CYCLES_CONFIG": "none", "CYCLES_BOT__TIMEZONE": "Asia/Tokyo"}
+    assert load_settings(None, env).bot.timezone == "Asia/Tokyo"
+    assert load_settings(None, {"CYCLES_CONFIG": "none"}).bot.timezone == "UTC"

@@ -9,8 +9,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFound, UserError
+from bot.services import scope
 from bot.services.alarms.rules import title
 from bot.services.alarms.states import ACKNOWLEDGED, OPEN_STATES, RAISED, RESOLVED
+from bot.services.scope import Here
 from bot.store.models import Alarm
 
 
@@ -42,19 +44,22 @@ async def alarms_for_digest(
     return list((await session.execute(query)).scalars())
 
 
-async def get_alarm(session: AsyncSession, alarm_id: int, group_id: int | None) -> Alarm:
+async def get_alarm(session: AsyncSession, alarm_id: int, where: Here) -> Alarm:
+    """An alarm by the id someone typed: in a channel, one of its group's; in a DM (where the
+    alarm's buttons arrive), one of a group with a channel in the same workspace."""
     alarm = await session.get(Alarm, alarm_id)
-    if alarm is None:
-        raise NotFound(f"There is no alarm #{alarm_id}. `alarms` lists the open ones.")
-    if group_id is not None and alarm.group_id != group_id:
-        raise UserError(f"Alarm #{alarm_id} belongs to another group; run this in its channel.")
-    return alarm
+    if alarm is not None and (
+        where.in_group(alarm.group_id)
+        or (where.is_dm and await scope.group_in_workspace(session, alarm.group_id, where))
+    ):
+        return alarm
+    raise NotFound(f"There is no alarm #{alarm_id} here. `alarms` lists the open ones.")
 
 
 async def acknowledge(
-    session: AsyncSession, alarm_id: int, member_id: int, now: datetime, group_id: int | None
+    session: AsyncSession, alarm_id: int, member_id: int, now: datetime, where: Here
 ) -> Alarm:
-    alarm = await get_alarm(session, alarm_id, group_id)
+    alarm = await get_alarm(session, alarm_id, where)
     if alarm.state == RESOLVED:
         raise UserError(f"Alarm #{alarm_id} is already resolved.")
     if alarm.state == RAISED:
@@ -63,9 +68,9 @@ async def acknowledge(
 
 
 async def resolve(
-    session: AsyncSession, alarm_id: int, member_id: int, now: datetime, group_id: int | None
+    session: AsyncSession, alarm_id: int, member_id: int, now: datetime, where: Here
 ) -> Alarm:
-    alarm = await get_alarm(session, alarm_id, group_id)
+    alarm = await get_alarm(session, alarm_id, where)
     if alarm.state == RESOLVED:
         raise UserError(f"Alarm #{alarm_id} is already resolved.")
     if alarm.acked_by is None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.commands import Dispatcher, make_dispatcher
 from bot.domain import Actor, Button, ChannelRef, Form, Platform, Reply
+from bot.domain.text import clean
 from bot.services.context import Deps
 from bot.store.models import CheckIn
 from tests.support.clock import Clock
@@ -146,7 +147,7 @@ async def test_nothing_to_check_in_on(bot: Dispatcher) -> None:
     in_dm = await say(bot, ADA, "checkin", channel=DM_ADA, fields=FULL)
     assert in_dm.message.text.startswith("There is no running experiment to check in on.")
     missing = await say(bot, ADA, "checkin 7", fields=FULL)
-    assert missing.message.text.startswith("There is no experiment #7.")
+    assert missing.message.text.startswith("There is no experiment #7 here.")
 
 
 async def test_checkin_from_a_dm_on_your_experiment(bot: Dispatcher) -> None:
@@ -188,7 +189,7 @@ async def test_bad_values_are_reported_per_field(bot: Dispatcher, deps: Deps) ->
     )
     assert reply.errors == {
         "happened": "happened is too long (2001 characters; the limit is 2000).",
-        "surprise": "surprise must be a whole number from 0 to 100.",
+        "surprise": "surprise must be a whole number from 0 to 100 in digits 0-9, like 70.",
         "confidence": "confidence must be from 0 to 100, not 101.",
         "visibility": "visibility must be one of: group, facilitators, private.",
         "named": "named must be one of: yes, no.",
@@ -201,10 +202,9 @@ async def test_bad_values_are_reported_per_field(bot: Dispatcher, deps: Deps) ->
 
 
 def _in_range(text: str) -> bool:
-    try:
-        return 0 <= int(text.strip()) <= 100
-    except ValueError:
-        return False
+    """What the bot accepts: ASCII digits, once escapes and control characters are removed."""
+    cleaned = clean(text)
+    return cleaned.isascii() and cleaned.isdigit() and 0 <= int(cleaned) <= 100
 
 
 OUT_OF_RANGE = st.one_of(
@@ -226,7 +226,8 @@ async def test_any_out_of_range_slider_gets_a_message_and_saves_nothing(
     fields = {"happened": "x", "surprise": surprise, "confidence": confidence}
     reply = await say(bot, ADA, "checkin 1", fields=fields)
     assert set(reply.errors) == {"surprise", "confidence"}
-    assert all("from 0 to 100" in message for message in reply.errors.values())
+    # Text of control characters only is empty once cleaned, and said so.
+    assert all("from 0 to 100" in m or "is empty" in m for m in reply.errors.values())
     async with deps.db.begin() as s:
         assert (await s.execute(select(func.count(CheckIn.id)))).scalar_one() == 0
 
@@ -259,7 +260,9 @@ async def test_only_the_author_may_edit(bot: Dispatcher, deps: Deps) -> None:
     await say(bot, ADA, NEW.format(title="Cardio"))
     await say(bot, BEA, "checkin 1", fields=FULL)
     refused = await say(bot, ADA, "checkin edit 1 happened=mine")
-    assert refused.message.text == "You have no check-in #1. Only its author can edit a check-in."
+    assert refused.message.text == (
+        "You have no check-in #1 here. Only its author can edit a check-in."
+    )
     bad = await say(bot, BEA, "checkin edit 1 surprise=500")
     assert bad.errors == {"surprise": "surprise must be from 0 to 100, not 500."}
     [c] = await stored(deps)

@@ -136,17 +136,16 @@ async def test_show_respects_visibility_and_consent(bot: Dispatcher) -> None:
     assert "only mine" in bea and "you [visible to only you]" in bea
     assert "Check-ins you can see: 4" in bea
 
-    # From another group's channel, only your own check-ins show.
+    # From another group's channel the experiment is not there at all.
     elsewhere = (await say(bot, CAL, "experiment show 1", channel=THERE)).message.text
-    assert "Results persuade" in elsewhere
-    assert "group anon" not in elsewhere
+    assert elsewhere == "There is no experiment #1 here. `experiment list` shows the ids."
 
 
 async def test_show_unknown_and_bad_ids(bot: Dispatcher) -> None:
     assert (await say(bot, ADA, "experiment show 42")).message.text == (
-        "There is no experiment #42. `experiment list` shows the ids."
+        "There is no experiment #42 here. `experiment list` shows the ids."
     )
-    assert "is not a experiment id" in (await say(bot, ADA, "experiment show x")).message.text
+    assert "is not an experiment id" in (await say(bot, ADA, "experiment show x")).message.text
     assert (await say(bot, ADA, "experiment show")).message.text == (
         "Usage: `experiment show <id>`."
     )

@@ -26,7 +26,7 @@ ADMIN = "U01"
 
 def slack_env(fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
     return {
-        "CYCLES_CONFIG": str(tmp_path / "no-bot.toml"),
+        "CYCLES_CONFIG": "none",
         "CYCLES_DATA_DIR": str(tmp_path / "data"),
         "SLACK_BOT_TOKEN": fake.bot_token,
         "SLACK_SIGNING_SECRET": SECRET,

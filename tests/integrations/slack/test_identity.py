@@ -36,7 +36,7 @@ def directory_for(
     settings: Settings = load_settings(
         path=None,
         env={
-            "CYCLES_CONFIG": str(tmp_path / "none.toml"),
+            "CYCLES_CONFIG": "none",
             "SLACK_BOT_TOKEN": fake.bot_token,
             "SLACK_API_URL": fake.api_url,
             **env,

@@ -26,7 +26,7 @@ USED_BY = {
 
 
 def settings_with(tmp_path: Path, **env: str) -> Settings:
-    return load_settings(path=None, env={"CYCLES_CONFIG": str(tmp_path / "none.toml"), **env})
+    return load_settings(path=None, env={"CYCLES_CONFIG": "none", **env})
 
 
 def test_socket_mode_manifest_has_the_command_scopes_and_events(tmp_path: Path) -> None:

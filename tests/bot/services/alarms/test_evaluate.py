@@ -12,12 +12,18 @@ from bot.errors import NotFound, UserError
 from bot.services import alarms
 from bot.services.alarms.evaluate import insert_open
 from bot.services.context import Deps
-from bot.store.models import Alarm, Delivery, Group
+from bot.services.scope import Here
+from bot.store.models import Alarm, Delivery, Group, Member
 from tests.support import world
 from tests.support.clock import Clock
 
 A = ChannelRef(Platform.CONSOLE, "console", "a")
 B = ChannelRef(Platform.CONSOLE, "console", "b")
+
+
+def here(member: Member, group: Group | None) -> Here:
+    """In the group's channel, or in the member's DM when `group` is None."""
+    return Here(member.id, "console", "console", is_dm=group is None, group_id=group and group.id)
 
 
 async def setup_people(deps: Deps, tmp_path: Path) -> tuple[Group, dict[str, int]]:
@@ -97,11 +103,11 @@ async def test_a_resolve_by_hand_holds_until_the_condition_starts_anew(
         e = await world.experiment(s, g, "Quiet", started_at=clock() - timedelta(days=11))
     [alarm] = await alarms.evaluate(deps, g.id)
     async with deps.db.begin() as s:
-        acked = await alarms.acknowledge(s, alarm.id, fay.id, clock(), g.id)
+        acked = await alarms.acknowledge(s, alarm.id, fay.id, clock(), here(fay, g))
         assert acked.state == "acknowledged" and acked.acked_by == fay.id
     assert await alarms.evaluate(deps, g.id) == []  # acknowledged is still open
     async with deps.db.begin() as s:
-        await alarms.resolve(s, alarm.id, fay.id, clock(), g.id)
+        await alarms.resolve(s, alarm.id, fay.id, clock(), here(fay, g))
     clock.advance(days=2)
     assert await alarms.evaluate(deps, g.id) == []  # still stale, but someone resolved it
     async with deps.db.begin() as s:
@@ -119,13 +125,13 @@ async def test_ack_and_resolve_refusals(deps: Deps, clock: Clock) -> None:
     [alarm] = await alarms.evaluate(deps, g.id)
     async with deps.db.begin() as s:
         with pytest.raises(NotFound, match="no alarm #999"):
-            await alarms.acknowledge(s, 999, fay.id, clock(), g.id)
-        with pytest.raises(UserError, match="belongs to another group"):
-            await alarms.resolve(s, alarm.id, fay.id, clock(), other.id)
-        await alarms.resolve(s, alarm.id, fay.id, clock(), None)
+            await alarms.acknowledge(s, 999, fay.id, clock(), here(fay, g))
+        with pytest.raises(NotFound, match="no alarm #1 here"):
+            await alarms.resolve(s, alarm.id, fay.id, clock(), here(fay, other))
+        await alarms.resolve(s, alarm.id, fay.id, clock(), here(fay, None))
     async with deps.db.begin() as s:
         with pytest.raises(UserError, match="already resolved"):
-            await alarms.acknowledge(s, alarm.id, fay.id, clock(), g.id)
+            await alarms.acknowledge(s, alarm.id, fay.id, clock(), here(fay, g))
 
 
 async def test_one_open_alarm_per_rule_and_subject_in_the_database(deps: Deps) -> None:
