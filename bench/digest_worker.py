@@ -112,8 +112,9 @@ async def build(repeats: int, data_dir: Path) -> dict[str, Any]:
 
     from bot.adapters import AdapterRegistry
     from bot.config import load_settings
-    from bot.services import digests
     from bot.services.context import Deps
+    from bot.services.digests.build import build_digest
+    from bot.services.digests.variants import GROUP
     from bot.services.templates import load_templates
     from bot.store.database import Database
     from bot.store.models import Group
@@ -140,7 +141,7 @@ async def build(repeats: int, data_dir: Path) -> dict[str, Any]:
         async with db.begin() as session:
             group = (await session.execute(select(Group))).scalars().first()
             assert group is not None
-            digest = await digests.build_digest(deps, session, group, WEEK, digests.GROUP)
+            digest = await build_digest(deps, session, group, WEEK, GROUP)
             used = len(digest.entry_ids)
         seconds = time.perf_counter() - started
         peak = memory(pid)["peak_rss_mb"]

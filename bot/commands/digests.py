@@ -5,10 +5,15 @@ from __future__ import annotations
 import zoneinfo
 
 from bot.commands.registry import Args, CommandSpec, Result
-from bot.domain import Message, Reply, Role
+from bot.domain import Message, Reply, Role, cron
 from bot.errors import UserError
-from bot.services import digests, groups
+from bot.services import groups
 from bot.services.context import Invocation
+from bot.services.digests.build import build_digest
+from bot.services.digests.isoweek import iso_week, parse_week
+from bot.services.digests.publish import publish_week
+from bot.services.digests.stored import POSTED, latest_posted
+from bot.services.digests.variants import GROUP, LEADER
 
 MAX_SCHEDULE = 64  # Group.digest_schedule
 USAGE = (
@@ -29,14 +34,14 @@ def _message(digest_content: dict[str, object], note: str) -> Message:
 
 async def digest_preview(inv: Invocation, args: Args) -> Result:
     words = [w.lower() for w in args.positional]
-    if words not in ([], [digests.LEADER]):
+    if words not in ([], [LEADER]):
         raise UserError("Usage: `digest preview` or `digest preview leader`.")
-    variant = digests.LEADER if words else digests.GROUP
+    variant = LEADER if words else GROUP
     async with inv.deps.db.begin() as session:
         group = await groups.require_group(session, inv.channel)
-        week = digests.iso_week(inv.deps.clock(), group.timezone)
-        digest = await digests.build_digest(inv.deps, session, group, week, variant)
-        posted = digest.state == digests.POSTED
+        week = iso_week(inv.deps.clock(), group.timezone)
+        digest = await build_digest(inv.deps, session, group, week, variant)
+        posted = digest.state == POSTED
         content = digest.content
     note = (
         f"This week's digest ({week}) was already posted; this is what went out."
@@ -52,8 +57,8 @@ async def digest_now(inv: Invocation, args: Args) -> Result:
         raise UserError("Usage: `digest now`.")
     async with inv.deps.db.begin() as session:
         group = await groups.require_group(session, inv.channel)
-        week = digests.iso_week(inv.deps.clock(), group.timezone)
-        _digest, first_time = await digests.publish_week(inv.deps, session, group, week)
+        week = iso_week(inv.deps.clock(), group.timezone)
+        _digest, first_time = await publish_week(inv.deps, session, group, week)
         channels = len(group.channels)
     inv.deps.notify_outbox()
     if not first_time:
@@ -66,8 +71,6 @@ async def digest_now(inv: Invocation, args: Args) -> Result:
 
 
 async def digest_schedule(inv: Invocation, args: Args) -> Result:
-    from bot.domain import cron
-
     expression = " ".join(args.positional).strip()
     async with inv.deps.db.begin() as session:
         group = await groups.require_group(session, inv.channel)
@@ -116,10 +119,10 @@ async def digest_show(inv: Invocation, args: Args) -> Result:
         raise UserError(
             f"'{args.positional[0][:40]}' is not a week. Use an ISO week such as 2026-W48."
         )
-    week = digests.parse_week(args.positional[0]) if args.positional else None
+    week = parse_week(args.positional[0]) if args.positional else None
     async with inv.deps.db.begin() as session:
         group = await groups.require_group(session, inv.channel)
-        digest = await digests.latest_posted(session, group.id, week)
+        digest = await latest_posted(session, group.id, week)
         content = digest.content if digest is not None else None
     if content is None:
         return Reply.text(

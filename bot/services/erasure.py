@@ -107,7 +107,7 @@ def scrub_message(
 
 
 def digest_text(data: dict[str, Any]) -> str:
-    """A digest's plain text, as `digests.plain_text` makes it."""
+    """A digest's plain text, as `digests.render.plain_text` makes it."""
     parts = [str(data.get("text", ""))]
     parts += [f"{s['title']}\n{s['text']}" for s in data.get("sections", ())]
     return "\n\n".join(parts)

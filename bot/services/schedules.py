@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import ChannelRef, MemberInfo, Platform
 from bot.errors import UserError
 from bot.logs import log_failure
-from bot.services import alarms, digests, members, rounds
+from bot.services import alarms, members, rounds
 from bot.services.context import Deps
+from bot.services.digests.isoweek import iso_week
+from bot.services.digests.publish import publish_week
 from bot.store.models import Digest, Group, Member, Round, RoundRecipient
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,8 @@ async def publish_digest(deps: Deps, group_id: int, fired_at: datetime) -> Diges
         group = await session.get(Group, group_id)
         if group is None:
             return None
-        week = digests.iso_week(fired_at, group.timezone)
-        digest, first_time = await digests.publish_week(deps, session, group, week)
+        week = iso_week(fired_at, group.timezone)
+        digest, first_time = await publish_week(deps, session, group, week)
     if first_time:
         log.info("digest %s for group %s published", week, group_id)
     deps.notify_outbox()

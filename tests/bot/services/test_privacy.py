@@ -239,7 +239,8 @@ async def test_forget_member_rewrites_what_others_were_sent_and_what_is_stored(
     db: Database,
 ) -> None:
     from bot.domain import Section
-    from bot.services import digests, rounds
+    from bot.services import rounds
+    from bot.services.digests.render import plain_text
     from bot.store.models import Digest
 
     group, ada, bea = await _people(db)
@@ -265,7 +266,7 @@ async def test_forget_member_rewrites_what_others_were_sent_and_what_is_stored(
                 group_id=group.id,
                 week="2026-W48",
                 variant="group",
-                text=digests.plain_text(digest),
+                text=plain_text(digest),
                 content=digest.to_json(),
                 entry_ids=[ada_id, bea_id],
                 summariser="llm",
