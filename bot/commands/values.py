@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
-
+# Re-exported: commands read every typed value from here; the rules themselves are domain values.
+from bot.domain.checks import check_text as check_text
+from bot.domain.durations import parse_duration as parse_duration
 from bot.errors import UserError
-
-_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d|w)$")
-_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> timedelta:
-    """'90m', '12h', '3d', '2w' -> timedelta."""
-    match = _DURATION.match(text.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise UserError(f"'{text}' is not a duration. Use a number and a unit, e.g. 12h, 3d, 2w.")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
 def parse_id(text: str, what: str) -> int:
@@ -25,15 +14,6 @@ def parse_id(text: str, what: str) -> int:
     if not cleaned.isdigit() or len(cleaned) > 9:
         raise UserError(f"'{text}' is not a {what} id. Ids are the numbers shown in lists.")
     return int(cleaned)
-
-
-def check_text(name: str, value: str, *, max_length: int, required: bool = True) -> str:
-    value = value.strip()
-    if required and not value:
-        raise UserError(f"{name} is required.")
-    if len(value) > max_length:
-        raise UserError(f"{name} is too long ({len(value)} characters; the limit is {max_length}).")
-    return value
 
 
 def check_int(name: str, value: str, *, low: int, high: int) -> int:
