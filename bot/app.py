@@ -27,6 +27,7 @@ from bot.commands import Dispatcher, all_specs
 from bot.commands.registry import CommandSpec, Result
 from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Form
+from bot.domain.durations import parse_duration
 from bot.errors import ConfigError, NotSaved
 from bot.leadership import Leadership, startup_lock
 from bot.logs import log_failure
@@ -198,8 +199,6 @@ class App:
 
 
 async def sync_templates(db: Database, templates: dict[str, RoundTemplateSpec]) -> None:
-    from bot.commands.values import parse_duration
-
     async with db.begin() as session:
         existing = {t.key: t for t in (await session.execute(select(RoundTemplate))).scalars()}
         for key, spec in templates.items():

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from bot.domain.cron import last_fire, next_after
 from bot.domain.cron import parse as cron
 from bot.logs import log_failure
+from bot.services import alarms, privacy, rounds, schedules
 from bot.services.context import Deps
 from bot.services.schedules import EARLIEST_ZONE
 from bot.store.models import Group
@@ -145,8 +146,6 @@ class Scheduler:
     async def start(self, *, paused: bool = False) -> None:
         """Register every job (catching up on cron runs missed within the grace time) and
         start. `paused`: jobs are registered but only `run_due` runs them (a manual clock)."""
-        from bot.services import alarms, privacy, rounds
-
         deps = self.deps
         tick = IntervalTrigger(seconds=self.settings.tick_seconds)
         self.add(
@@ -174,8 +173,6 @@ class Scheduler:
         """One digest job per group (its cron, its timezone) and one round job per group with a
         round schedule; changed schedules are replaced, removed ones dropped. Runs on start and
         every `scheduler.resync_seconds`, so a schedule changed on any replica is picked up."""
-        from bot.services import schedules
-
         deps = self.deps
         async with deps.db.begin() as session:
             groups = list((await session.execute(select(Group).order_by(Group.id))).scalars())

@@ -5,30 +5,15 @@ rather than read as something the person may not have meant."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from bot.domain.text import clean
+# Re-exported: commands read every typed value from here; the rules themselves are domain values.
+from bot.domain.checks import check_text as check_text
+from bot.domain.durations import parse_duration as parse_duration
+from bot.domain.text import shown
 from bot.errors import UserError
 
-_DURATION = re.compile(r"^([0-9]{1,4})\s*(m|min|h|d|w)$", re.ASCII)
-_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 _DIGITS = re.compile(r"^[0-9]+$", re.ASCII)
 MAX_ID_DIGITS = 9
-
-
-def _shown(text: str) -> str:
-    """A typed value quoted back in an error, cut short: never a wall of text."""
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
-def parse_duration(text: str) -> timedelta:
-    """'90m', '12h', '3d', '2w' -> timedelta."""
-    match = _DURATION.match(text.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise UserError(
-            f"'{_shown(text)}' is not a duration. Use a number and a unit, e.g. 12h, 3d, 2w."
-        )
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
 def parse_id(text: str, what: str) -> int:
@@ -37,19 +22,10 @@ def parse_id(text: str, what: str) -> int:
     if not _DIGITS.match(digits) or len(digits) > MAX_ID_DIGITS:
         article = "an" if what[0] in "aeiou" else "a"
         raise UserError(
-            f"'{_shown(text)}' is not {article} {what} id. Ids are the numbers shown in lists "
+            f"'{shown(text)}' is not {article} {what} id. Ids are the numbers shown in lists "
             "(digits 0-9), e.g. 12."
         )
     return int(digits)
-
-
-def check_text(name: str, value: str, *, max_length: int, required: bool = True) -> str:
-    value = clean(value).strip()
-    if required and not value:
-        raise UserError(f"{name} is required.")
-    if len(value) > max_length:
-        raise UserError(f"{name} is too long ({len(value)} characters; the limit is {max_length}).")
-    return value
 
 
 def check_int(name: str, value: str, *, low: int, high: int) -> int:

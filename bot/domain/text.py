@@ -58,3 +58,8 @@ def clean(text: str, *, multiline: bool = True) -> str:
     if not multiline:
         text = _LAYOUT.sub(" ", text)
     return unicodedata.normalize("NFC", text)
+
+
+def shown(text: str) -> str:
+    """A typed value quoted back in an error, cut short: never a wall of text."""
+    return text if len(text) <= 40 else text[:40] + "…"

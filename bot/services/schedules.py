@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ChannelRef, MemberInfo, Platform
+from bot.domain.durations import parse_duration
 from bot.errors import UserError
 from bot.logs import log_failure
 from bot.services import alarms, members, rounds
@@ -223,8 +224,6 @@ def away_until(text: str, today: date) -> date:
     try:
         until = date.fromisoformat(cleaned)
     except ValueError:
-        from bot.commands.values import parse_duration  # lazily: bot.commands imports services
-
         try:
             until = today + timedelta(days=max(parse_duration(cleaned).days, 1))
         except UserError:

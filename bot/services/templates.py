@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.domain.durations import parse_duration
 from bot.errors import ConfigError
 
 
@@ -38,8 +39,6 @@ class RoundTemplateSpec(BaseModel):
     @field_validator("default_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
-        from bot.commands.values import parse_duration
-
         parse_duration(value)
         return value
 

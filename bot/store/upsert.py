@@ -38,3 +38,24 @@ async def get_or_create(
     query = select(model).filter_by(**keys)
     row = (await session.execute(query)).scalar_one()
     return row
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[M],
+    values: dict[str, Any],
+    keys: Sequence[str],
+    changes: Sequence[str],
+) -> None:
+    """Insert a row, or when one with the same `keys` exists set its `changes` columns from
+    `values`: one row per natural key whatever the races."""
+    table: Any = model.__table__
+    insert: Any = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    ).values(**values)
+    stmt = insert.on_conflict_do_update(
+        index_elements=keys, set_={name: insert.excluded[name] for name in changes}
+    )
+    await session.execute(stmt)
