@@ -307,7 +307,8 @@ def platform_adapters(app: App) -> list[Adapter]:
     for name, target in PLATFORMS.items():
         if getattr(app.settings, name).enabled:
             module, _, factory = target.partition(":")
-            make = cast(Callable[[Port], Adapter], getattr(importlib.import_module(module), factory))
+            made = getattr(importlib.import_module(module), factory)
+            make = cast(Callable[[Port], Adapter], made)
             found.append(make(app.port))
     return found
 

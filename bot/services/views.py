@@ -117,15 +117,21 @@ async def lookups(db: Database, kind: LookupKind, channel: ChannelRef) -> list[L
         group = None if channel.is_dm else await group_for_channel(session, channel)
         group_id = group.id if group is not None else None
         if kind == "experiment":
-            query = select(Experiment.id, Experiment.title, Experiment.status).order_by(
-                case((Experiment.group_id == group_id, 0), else_=1),
-                case((Experiment.status == "running", 0), else_=1),
-                Experiment.id.desc(),
-            ).limit(MAX_LOOKUPS)
+            query = (
+                select(Experiment.id, Experiment.title, Experiment.status)
+                .order_by(
+                    case((Experiment.group_id == group_id, 0), else_=1),
+                    case((Experiment.status == "running", 0), else_=1),
+                    Experiment.id.desc(),
+                )
+                .limit(MAX_LOOKUPS)
+            )
         elif kind == "cycle":
-            query = select(Cycle.id, Cycle.name, Cycle.scale).order_by(
-                case((Cycle.group_id == group_id, 0), else_=1), Cycle.id.desc()
-            ).limit(MAX_LOOKUPS)
+            query = (
+                select(Cycle.id, Cycle.name, Cycle.scale)
+                .order_by(case((Cycle.group_id == group_id, 0), else_=1), Cycle.id.desc())
+                .limit(MAX_LOOKUPS)
+            )
         else:
             if group_id is None:
                 return []

@@ -24,9 +24,16 @@ PEOPLE = [f"U{n:02d}" for n in range(1, 26)]
 ADMIN = "U01"
 
 
+def empty_config(tmp_path: Path) -> str:
+    """An empty bot.toml, so a bot.toml in the working directory is not read."""
+    path = tmp_path / "empty-bot.toml"
+    path.touch()
+    return str(path)
+
+
 def slack_env(fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
     return {
-        "CYCLES_CONFIG": str(tmp_path / "no-bot.toml"),
+        "CYCLES_CONFIG": empty_config(tmp_path),
         "CYCLES_DATA_DIR": str(tmp_path / "data"),
         "SLACK_BOT_TOKEN": fake.bot_token,
         "SLACK_SIGNING_SECRET": SECRET,
@@ -95,7 +102,7 @@ class Bot:
 
 async def start_bot(settings: Settings, fake: FakeSlack, **kwargs: object) -> tuple[App, str]:
     app = await build_app(settings, with_scheduler=False, **kwargs)  # type: ignore[arg-type]
-    adapter = SlackAdapter(app)
+    adapter = SlackAdapter(app.port)
     app.add_adapter(adapter)
     await app.start()
     assert adapter.http is not None

@@ -13,6 +13,7 @@ from bot.domain import Role
 from bot.errors import UserError
 from integrations.slack.identity import Directory
 from integrations.slack.web import make_clients
+from tests.integrations.slack.conftest import empty_config
 from tests.support.fake_slack import FakeSlack
 
 
@@ -36,7 +37,7 @@ def directory_for(
     settings: Settings = load_settings(
         path=None,
         env={
-            "CYCLES_CONFIG": str(tmp_path / "none.toml"),
+            "CYCLES_CONFIG": empty_config(tmp_path),
             "SLACK_BOT_TOKEN": fake.bot_token,
             "SLACK_API_URL": fake.api_url,
             **env,

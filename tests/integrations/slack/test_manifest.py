@@ -8,6 +8,7 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from integrations.slack.manifest import manifest, render_manifest
+from tests.integrations.slack.conftest import empty_config
 
 SLACK_CODE = Path(__file__).resolve().parents[3] / "integrations" / "slack"
 # Each scope, and what in the adapter's code uses it (a Web API method, an event, the command).
@@ -26,7 +27,7 @@ USED_BY = {
 
 
 def settings_with(tmp_path: Path, **env: str) -> Settings:
-    return load_settings(path=None, env={"CYCLES_CONFIG": str(tmp_path / "none.toml"), **env})
+    return load_settings(path=None, env={"CYCLES_CONFIG": empty_config(tmp_path), **env})
 
 
 def test_socket_mode_manifest_has_the_command_scopes_and_events(tmp_path: Path) -> None:
