@@ -44,8 +44,10 @@ async def test_cycles_run_serves_health_and_metrics_and_stops_on_sigterm(tmp_pat
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "CYCLES_"))
     }
+    config = tmp_path / "empty-bot.toml"  # so a bot.toml in the working directory is not read
+    config.touch()
     env |= {
-        "CYCLES_CONFIG": str(tmp_path / "no-bot.toml"),
+        "CYCLES_CONFIG": str(config),
         "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.sqlite3'}",
         "CYCLES_DATA_DIR": str(tmp_path / "data"),
         "SLACK_BOT_TOKEN": fake.bot_token,
