@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.procs import memory
+from bench.procs import empty_config, memory
 
 
 async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any]:
@@ -27,7 +27,7 @@ async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any
     from integrations.slack.adapter import SlackAdapter
 
     env = {
-        "CYCLES_CONFIG": str(data_dir / "no-bot.toml"),
+        "CYCLES_CONFIG": str(empty_config(data_dir)),
         "CYCLES_DATA_DIR": str(data_dir),
         "SLACK_BOT_TOKEN": "xoxb-test-token",
         "SLACK_SIGNING_SECRET": secret,
@@ -41,7 +41,7 @@ async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any
     }
     settings = load_settings(path=None, env=env)
     app = await build_app(settings)
-    adapter = SlackAdapter(app)
+    adapter = SlackAdapter(app.port)
     app.add_adapter(adapter)
     ready = asyncio.Event()
     serving = asyncio.create_task(serve(app, on_ready=lambda _ops: ready.set()))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus
-from bench.procs import memory
+from bench.procs import empty_config, memory
 
 WEEK = "2026-W48"
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)
@@ -119,7 +119,7 @@ async def build(repeats: int, data_dir: Path) -> dict[str, Any]:
     from bot.store.models import Group
     from bot.summarise.factory import make_summariser
 
-    env = {"CYCLES_DATA_DIR": str(data_dir), "CYCLES_CONFIG": str(data_dir / "none.toml")}
+    env = {"CYCLES_DATA_DIR": str(data_dir), "CYCLES_CONFIG": str(empty_config(data_dir))}
     settings = load_settings(path=None, env=env)
     db = Database(url(data_dir))
     deps = Deps(

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.procs import empty_config
 from bench.suite import Outcome, Row, Scale, median
 from bot.app import build_app
 from bot.config import load_settings
@@ -77,7 +78,7 @@ async def once(scale: Scale) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="cycles-bench-fanout-") as tmp:
             env = {
-                "CYCLES_CONFIG": str(Path(tmp) / "no-bot.toml"),
+                "CYCLES_CONFIG": str(empty_config(Path(tmp))),
                 "CYCLES_DATA_DIR": str(Path(tmp) / "data"),
                 "SLACK_BOT_TOKEN": fake.bot_token,
                 "SLACK_SIGNING_SECRET": SECRET,
@@ -90,7 +91,7 @@ async def once(scale: Scale) -> dict[str, Any]:
                 "CYCLES_BOT__LOG_LEVEL": "WARNING",
             }
             app = await build_app(load_settings(path=None, env=env), with_scheduler=False)
-            adapter = SlackAdapter(app)
+            adapter = SlackAdapter(app.port)
             app.add_adapter(adapter)
             await app.start()
             assert adapter.http is not None

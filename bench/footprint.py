@@ -26,7 +26,7 @@ import aiohttp
 
 from bench import corpus
 from bench.databases import seed
-from bench.procs import free_port, memory, worker
+from bench.procs import empty_config, free_port, memory, worker
 from bench.suite import Outcome, Row, Scale, median, ratio
 from bot.domain import ChannelRef, Platform
 from bot.services import checkins
@@ -68,7 +68,7 @@ async def start_bot(
     Slack URL, the ops port)."""
     slack_port, ops_port = free_port(), free_port()
     env = {
-        "CYCLES_CONFIG": str(tmp / "no-bot.toml"),
+        "CYCLES_CONFIG": str(empty_config(tmp)),
         "CYCLES_DATA_DIR": str(tmp / "data"),
         "HOME": str(tmp),
         "SLACK_BOT_TOKEN": slack.bot_token,

@@ -128,3 +128,11 @@ class Worker:
                 with contextlib.suppress(ProcessLookupError):
                     self.process.kill()
                 await self.process.wait()
+
+
+def empty_config(directory: Path) -> Path:
+    """An empty bot.toml in `directory`, so a bot.toml in the working directory is not read."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "empty-bot.toml"
+    path.touch()
+    return path
