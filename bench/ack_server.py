@@ -41,7 +41,7 @@ async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any
     }
     settings = load_settings(path=None, env=env)
     app = await build_app(settings)
-    adapter = SlackAdapter(app)
+    adapter = SlackAdapter(app.port)
     app.add_adapter(adapter)
     ready = asyncio.Event()
     serving = asyncio.create_task(serve(app, on_ready=lambda _ops: ready.set()))

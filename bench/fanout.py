@@ -90,7 +90,7 @@ async def once(scale: Scale) -> dict[str, Any]:
                 "CYCLES_BOT__LOG_LEVEL": "WARNING",
             }
             app = await build_app(load_settings(path=None, env=env), with_scheduler=False)
-            adapter = SlackAdapter(app)
+            adapter = SlackAdapter(app.port)
             app.add_adapter(adapter)
             await app.start()
             assert adapter.http is not None

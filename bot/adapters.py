@@ -1,4 +1,5 @@
-"""The seam: what every platform adapter implements, and the registry jobs post through."""
+"""The outbound seam: what every platform adapter implements, and the registry jobs post through.
+An adapter is made from a bot.ports.Port (the inbound side) and sees nothing else of the core."""
 
 from __future__ import annotations
 

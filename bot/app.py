@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import logging
 import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select
 
@@ -29,10 +30,13 @@ from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Form
 from bot.domain.durations import parse_duration
 from bot.errors import ConfigError, NotSaved
+from bot.inbound import CorePort
 from bot.leadership import Leadership, startup_lock
 from bot.logs import log_failure
 from bot.metrics import MeteredSummariser, Metrics
+from bot.ports import Port
 from bot.scheduler import Scheduler
+from bot.services import alarms, rounds
 from bot.services.context import Deps
 from bot.services.templates import RoundTemplateSpec, load_templates
 from bot.store import migrate, startup
@@ -68,7 +72,16 @@ class MeteredDispatcher(Dispatcher):
     ) -> Result:
         started = time.perf_counter()
         result = await super().handle(actor, channel, text, fields=fields, source_key=source_key)
-        platform = str(channel.platform)
+        self._observe(str(channel.platform), started, result)
+        return result
+
+    async def handle_reply(self, actor: Actor, round_id: int, text: str) -> Result:
+        started = time.perf_counter()
+        result = await super().handle_reply(actor, round_id, text)
+        self._observe(str(actor.platform), started, result)
+        return result
+
+    def _observe(self, platform: str, started: float, result: Result) -> None:
         self.metrics.handle_seconds.labels(platform).observe(time.perf_counter() - started)
         if isinstance(result, Form):
             kind = "form"
@@ -78,7 +91,6 @@ class MeteredDispatcher(Dispatcher):
         else:
             kind = "reply"
         self.metrics.events.labels(platform, kind).inc()
-        return result
 
 
 @dataclass
@@ -96,6 +108,11 @@ class App:
     _scheduler: Scheduler | None = None
     _leadership: Leadership | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # What adapters get instead of this object.
+    port: Port = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.port = CorePort(self.dispatcher, self.metrics)
 
     @property
     def adapters(self) -> AdapterRegistry:
@@ -169,6 +186,12 @@ class App:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             await scheduler.stop(STOP_GRACE_SECONDS)
+
+    async def catch_up(self) -> None:
+        """What the scheduler's jobs would have done by now: for a manual clock moved forward."""
+        await rounds.send_due_reminders(self.deps)
+        await rounds.close_due_rounds(self.deps)
+        await alarms.evaluate_all(self.deps)
 
     async def drain_outbox(self) -> int:
         """Send everything due now; returns how many were sent. Stops early once stopping."""
@@ -269,18 +292,23 @@ def _check_default_template(settings: Settings, templates: dict[str, RoundTempla
         )
 
 
+# Platform name -> "module:factory" taking the port. Imported only when the platform is
+# configured: the core stays free of platform libraries, and a console-only run never loads them.
+PLATFORMS: dict[str, str] = {
+    "slack": "integrations.slack.adapter:SlackAdapter",
+    "discord": "integrations.discord.adapter:DiscordAdapter",
+}
+
+
 def platform_adapters(app: App) -> list[Adapter]:
-    """Every platform whose credentials are present. Imported lazily: the core stays free of
-    platform libraries, and a console-only run never loads them."""
+    """An adapter for every platform whose credentials are present."""
     found: list[Adapter] = []
-    if app.settings.slack.enabled:
-        from integrations.slack.adapter import SlackAdapter
-
-        found.append(SlackAdapter(app))
-    if app.settings.discord.enabled:
-        from integrations.discord.adapter import DiscordAdapter
-
-        found.append(DiscordAdapter(app))
+    for name, target in PLATFORMS.items():
+        if getattr(app.settings, name).enabled:
+            module, _, factory = target.partition(":")
+            made = getattr(importlib.import_module(module), factory)
+            make = cast(Callable[[Port], Adapter], made)
+            found.append(make(app.port))
     return found
 
 

@@ -19,7 +19,7 @@ from bot.commands.parser import parse
 from bot.commands.registry import CommandSpec, Result, find
 from bot.domain import Actor, ChannelRef, Reply
 from bot.errors import FieldErrors, NotSaved, NotStorable, UserError
-from bot.services import members
+from bot.services import members, rounds
 from bot.services.context import Deps, Invocation
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,16 @@ class Dispatcher:
         async with self._turns.turn():
             return await self._handle(actor, channel, text, fields, source_key)
 
+    async def handle_reply(self, actor: Actor, round_id: int, text: str) -> Result:
+        """A reply typed in a round prompt's thread: it takes a turn and fails like a command."""
+        async with self._turns.turn():
+            try:
+                return await rounds.answer_from_reply(self.deps, actor, round_id, text)
+            except UserError as exc:
+                return Reply.text(str(exc))
+            except Exception as exc:
+                return unexpected(exc)
+
     async def _handle(
         self,
         actor: Actor,
@@ -170,16 +180,19 @@ class Dispatcher:
         except UserError as exc:
             return Reply.text(str(exc))
         except Exception as exc:
-            ref = secrets.token_hex(4)
-            # Type and frames only: the message may quote entry text, which never reaches a log.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("command failed (ref %s): %s\n%s", ref, type(exc).__name__, frames)
-            return Reply.text(
-                f"Something went wrong on our side and nothing was saved. Reference: {ref}."
-            )
+            return unexpected(exc)
 
     def _unknown(self, word: str) -> str:
         names = sorted({spec.path[0] for spec in self.specs})
         close = difflib.get_close_matches(word.lower(), names, n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         return f"Unknown command '{word[:40]}'.{hint} Type `help` for the list."
+
+
+def unexpected(exc: Exception) -> Reply:
+    """A failure nobody could fix by retyping: logged with a reference the person is given."""
+    ref = secrets.token_hex(4)
+    # Type and frames only: the message may quote entry text, which never reaches a log.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("command failed (ref %s): %s\n%s", ref, type(exc).__name__, frames)
+    return Reply.text(f"Something went wrong on our side and nothing was saved. Reference: {ref}.")

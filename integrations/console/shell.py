@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from bot.app import App
 from bot.clock import ManualClock
 from bot.domain import Actor, ChannelRef, Form, Platform, Reply, Role
-from bot.errors import NotSaved
+from bot.domain.durations import parse_duration
+from bot.errors import NotSaved, UserError
+from bot.ports import Port
 from integrations.console.adapter import CHANNEL, WORKSPACE, ConsoleAdapter
 from integrations.console.lines import LineSource
 from integrations.console.render import field_prompt, render_form_intro, render_reply
@@ -23,10 +24,22 @@ SHELL_HELP = (
 MAX_FORM_TRIES = 3
 
 
+class Host(Protocol):
+    """The running bot as the shell sees it (bot.app.App is one): the port, plus the outbox
+    and the scheduler's jobs run by hand, since the shell shows their effects line by line."""
+
+    @property
+    def port(self) -> Port: ...
+
+    async def drain_outbox(self) -> int: ...
+
+    async def catch_up(self) -> None: ...
+
+
 class Shell:
     def __init__(
         self,
-        app: App,
+        app: Host,
         adapter: ConsoleAdapter,
         lines: LineSource,
         out: TextIO,
@@ -94,10 +107,6 @@ class Shell:
         self.adapter.join(self.user)
 
     async def wait(self, duration: str) -> None:
-        from bot.commands.values import parse_duration
-        from bot.errors import UserError
-        from bot.services import alarms, rounds
-
         if self.clock is None:
             self.say("  `wait` moves time in the demo only.")
             return
@@ -107,13 +116,10 @@ class Shell:
             self.say(f"  {exc}")
             return
         self.clock.advance(seconds=delta.total_seconds())
-        # What the scheduler would have done in the meantime.
-        await rounds.send_due_reminders(self.app.deps)
-        await rounds.close_due_rounds(self.app.deps)
-        await alarms.evaluate_all(self.app.deps)
+        await self.app.catch_up()  # what the scheduler would have done in the meantime
 
     async def command(self, text: str) -> None:
-        result = await self.app.dispatcher.handle(self.actor(), self.channel, text)
+        result = await self.app.port.handle(self.actor(), self.channel, text)
         reply = await self.fill(result) if isinstance(result, Form) else result
         if reply is not None:
             self.say(render_reply(reply))
@@ -131,7 +137,7 @@ class Shell:
                     return None
                 if answer.strip():
                     values[f.name] = answer.strip()
-            result = await self.app.dispatcher.handle(
+            result = await self.app.port.handle(
                 self.actor(), self.channel, form.command, fields=values
             )
             if isinstance(result, Form):

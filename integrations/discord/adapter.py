@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import discord
@@ -23,6 +23,7 @@ from discord.http import handle_message_parameters
 
 from bot.domain import ChannelRef, MemberInfo, Message, Platform
 from bot.errors import ConfigError, DeliveryFailed, DeliveryRetry
+from bot.ports import Port
 from integrations.discord import customids
 from integrations.discord.client import make_client
 from integrations.discord.http import (
@@ -46,9 +47,6 @@ from integrations.discord.render import (
 )
 from integrations.discord.sync import sync_commands
 from integrations.discord.tree import build_tree
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -94,19 +92,17 @@ def classify(exc: BaseException) -> DeliveryRetry | DeliveryFailed:
 class DiscordAdapter:
     platform = Platform.DISCORD
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.settings = app.settings.discord
-        self.tree = build_tree(app.dispatcher.specs, sorted(app.deps.templates))
+    def __init__(self, port: Port) -> None:
+        self.port = port
+        self.settings = port.settings.discord
+        self.tree = build_tree(port.commands, port.template_keys)
         self.webhook = RoutedWebhookAdapter(self.settings.api_url)
         self.router = InteractionRouter(
             settings=self.settings,
-            dispatcher=app.dispatcher,
-            db=app.deps.db,
+            port=port,
             tree=self.tree,
             webhook=self.webhook,
             member_lookup=self._member,
-            template_keys=sorted(app.deps.templates),
         )
         self.client: discord.Client | None = None
         self.http: RoutedHTTPClient | None = None
@@ -158,7 +154,7 @@ class DiscordAdapter:
             http.gateway = await discover_gateway(http)
         application_id = client.application_id
         assert application_id is not None  # login reads the application
-        await sync_commands(http, application_id, self.tree, settings, self.app.deps.db)
+        await sync_commands(http, application_id, self.tree, settings, self.port.store)
         self._runner = asyncio.create_task(client.connect(reconnect=True), name="discord")
         ready = asyncio.create_task(client.wait_until_ready())
         done, _ = await asyncio.wait(
@@ -231,8 +227,9 @@ class DiscordAdapter:
             raise classify(exc) from None
 
     async def _view(self, workspace: str, message: Message) -> discord.ui.View | None:
-        db = self.app.deps.db
-        pairs = [(b, await customids.for_button(db, workspace, b.command)) for b in message.buttons]
+        store = self.port.store
+        buttons = message.buttons
+        pairs = [(b, await customids.for_button(store, workspace, b.command)) for b in buttons]
         return button_view(pairs)
 
     async def _dm_channel(self, http: RoutedHTTPClient, user_id: str) -> int:

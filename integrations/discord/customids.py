@@ -3,10 +3,11 @@
 A button carries the command it runs and the server it belongs to, so a click is understood
 without any memory of the message: an Answer button sent last week still works after any number
 of restarts (a DM has no server, hence the workspace in the id). Discord allows 100 characters;
-a longer command is kept in the database under a hash of itself, which makes the id stable.
+a longer command is kept in the core's key-value store under a hash of itself, which makes the
+id stable.
 
   cy:c:<workspace>:<command>   a button that runs <command>
-  cy:h:<workspace>:<hash>      the same, the command stored in AppState
+  cy:h:<workspace>:<hash>      the same, the command kept under the hash
   cy:f:<token>:<action>        a component of an open form (forms.py)"""
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from bot.store.database import Database
-from bot.store.models import AppState
-from bot.store.upsert import insert_ignore
+from bot.ports import KeyValueStore
 
 PREFIX = "cy"
 LIMIT = 100
@@ -29,17 +28,16 @@ class ButtonTarget:
     command: str
 
 
-async def for_button(db: Database, workspace: str, command: str) -> str:
+async def for_button(store: KeyValueStore, workspace: str, command: str) -> str:
     direct = f"{PREFIX}:c:{workspace}:{command}"
     if len(direct) <= LIMIT:
         return direct
     digest = hashlib.sha256(command.encode()).hexdigest()[:32]
-    async with db.begin() as session:
-        await insert_ignore(session, AppState, {"key": _STATE + digest, "value": command}, ["key"])
+    await store.add(_STATE + digest, command)
     return f"{PREFIX}:h:{workspace}:{digest}"
 
 
-async def button_target(db: Database, custom_id: str) -> ButtonTarget | None:
+async def button_target(store: KeyValueStore, custom_id: str) -> ButtonTarget | None:
     parts = custom_id.split(":", 3)
     if len(parts) != 4 or parts[0] != PREFIX:
         return None
@@ -47,9 +45,8 @@ async def button_target(db: Database, custom_id: str) -> ButtonTarget | None:
     if kind == "c":
         return ButtonTarget(workspace, rest)
     if kind == "h":
-        async with db.begin() as session:
-            row = await session.get(AppState, _STATE + rest)
-        return ButtonTarget(workspace, row.value) if row is not None else None
+        command = await store.get(_STATE + rest)
+        return ButtonTarget(workspace, command) if command is not None else None
     return None
 
 

@@ -11,17 +11,16 @@ import secrets
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord.utils import MISSING
 from discord.webhook.async_ import AsyncWebhookAdapter
 
-from bot.commands import Dispatcher
-from bot.commands.registry import Result
 from bot.config import DiscordSettings
 from bot.domain import Actor, Button, ChannelRef, Form, Reply
-from bot.store.database import Database
+from bot.domain.views import LookupKind, Result
+from bot.ports import Port
 from integrations.discord import autocomplete, customids
 from integrations.discord.forms import TTL_SECONDS, FormStore, OpenForm
 from integrations.discord.http import use_webhook_adapter
@@ -160,20 +159,16 @@ class InteractionRouter:
         self,
         *,
         settings: DiscordSettings,
-        dispatcher: Dispatcher,
-        db: Database,
+        port: Port,
         tree: Tree,
         webhook: AsyncWebhookAdapter,
         member_lookup: MemberLookup,
-        template_keys: Sequence[str],
     ) -> None:
         self.settings = settings
-        self.dispatcher = dispatcher
-        self.db = db
+        self.port = port
         self.tree = tree
         self.webhook = webhook
         self.member_lookup = member_lookup
-        self.template_keys = list(template_keys)
         self.forms = FormStore()
         self._seen: OrderedDict[int, None] = OrderedDict()
         self.in_flight: set[asyncio.Task[Any]] = set()
@@ -242,7 +237,7 @@ class InteractionRouter:
 
     async def _button(self, interaction: discord.Interaction, custom_id: str) -> None:
         responder = Responder(interaction)
-        target = await customids.button_target(self.db, custom_id)
+        target = await customids.button_target(self.port.store, custom_id)
         if target is None:
             await responder.text(BUTTON_EXPIRED)
             return
@@ -266,7 +261,7 @@ class InteractionRouter:
     ) -> None:
         source = f"discord:{responder.interaction.id}"
         task = asyncio.create_task(
-            self.dispatcher.handle(actor, channel, text, fields=fields or None, source_key=source)
+            self.port.handle(actor, channel, text, fields=fields or None, source_key=source)
         )
         done, _ = await asyncio.wait({task}, timeout=ACK_SECONDS)
         if not done:
@@ -293,7 +288,8 @@ class InteractionRouter:
             await responder.send(out, ephemeral=reply.ephemeral)
 
     async def _buttons(self, workspace: str, buttons: Sequence[Button]) -> discord.ui.View | None:
-        pairs = [(b, await customids.for_button(self.db, workspace, b.command)) for b in buttons]
+        store = self.port.store
+        pairs = [(b, await customids.for_button(store, workspace, b.command)) for b in buttons]
         return button_view(pairs)
 
     # --- forms -------------------------------------------------------------------------------
@@ -303,8 +299,8 @@ class InteractionRouter:
         for f in opened.form.fields:
             if f.kind != "select" or f.name not in ("experiment", "cycle"):
                 continue
-            lookup = autocomplete.experiments if f.name == "experiment" else autocomplete.cycles
-            found = await lookup(self.db, opened.channel, "", as_int=False)
+            kind: LookupKind = "experiment" if f.name == "experiment" else "cycle"
+            found = await autocomplete.ids(self.port, kind, opened.channel, "", as_int=False)
             names = {str(s.value): s.name for s in found}
             opened.labels[f.name] = {o: names.get(o, f"#{o}") for o in f.options}
 
@@ -433,7 +429,7 @@ class InteractionRouter:
 
     async def _submit(self, responder: Responder, opened: OpenForm) -> None:
         await responder.defer()
-        result = await self.dispatcher.handle(
+        result = await self.port.handle(
             opened.actor,
             opened.channel,
             opened.form.command,
@@ -474,15 +470,12 @@ class InteractionRouter:
             channel = channel_for(interaction)
             as_int = param.type == INTEGER
             kind = param.autocomplete
-            if kind == "experiment":
-                found = await autocomplete.experiments(self.db, channel, typed, as_int=as_int)
-            elif kind == "cycle":
-                found = await autocomplete.cycles(self.db, channel, typed, as_int=as_int)
-            elif kind == "round":
-                found = await autocomplete.rounds(self.db, channel, typed, as_int=as_int)
+            if kind in ("experiment", "cycle", "round"):
+                looked_up = cast(LookupKind, kind)
+                found = await autocomplete.ids(self.port, looked_up, channel, typed, as_int=as_int)
             elif kind == "command":
-                found = autocomplete.commands(self.dispatcher.specs, typed)
+                found = autocomplete.commands(self.port.commands, typed)
             elif kind == "template":
-                found = autocomplete.templates(self.template_keys, typed)
+                found = autocomplete.templates(self.port.template_keys, typed)
         choices = [discord.app_commands.Choice(name=s.name, value=s.value) for s in found]
         await interaction.response.autocomplete(choices)

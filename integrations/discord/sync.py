@@ -2,20 +2,17 @@
 
 Discord rate-limits command registration hard (and global commands take a while to spread), so
 the bot registers on start only when the hash of what it would register differs from the one in
-the database. A fresh database has no hash and registers. During development the commands go to
-`discord.guild_ids` (instant); otherwise they are global."""
+the core's key-value store. A fresh database has no hash and registers. During development the
+commands go to `discord.guild_ids` (instant); otherwise they are global."""
 
 from __future__ import annotations
 
 import logging
 
 from discord.http import HTTPClient
-from sqlalchemy import update
 
 from bot.config import DiscordSettings
-from bot.store.database import Database
-from bot.store.models import AppState
-from bot.store.upsert import insert_ignore
+from bot.ports import KeyValueStore
 from integrations.discord.tree import Tree
 
 log = logging.getLogger(__name__)
@@ -28,27 +25,16 @@ def scope_of(settings: DiscordSettings, application_id: int) -> str:
     return f"{application_id}:{where}"
 
 
-async def stored_hash(db: Database) -> str | None:
-    async with db.begin() as session:
-        row = await session.get(AppState, STATE_KEY)
-        return row.value if row is not None else None
-
-
-async def store_hash(db: Database, digest: str) -> None:
-    async with db.begin() as session:
-        values = {"key": STATE_KEY, "value": digest}
-        if not await insert_ignore(session, AppState, values, ["key"]):
-            await session.execute(
-                update(AppState).where(AppState.key == STATE_KEY).values(value=digest)
-            )
-
-
 async def sync_commands(
-    http: HTTPClient, application_id: int, tree: Tree, settings: DiscordSettings, db: Database
+    http: HTTPClient,
+    application_id: int,
+    tree: Tree,
+    settings: DiscordSettings,
+    store: KeyValueStore,
 ) -> bool:
     """Register the command tree if it changed; True when it was registered."""
     digest = tree.digest(scope_of(settings, application_id))
-    if await stored_hash(db) == digest:
+    if await store.get(STATE_KEY) == digest:
         log.info("discord: commands unchanged; not registering")
         return False
     payload = [tree.payload()]
@@ -59,5 +45,5 @@ async def sync_commands(
     else:
         await http.bulk_upsert_global_commands(application_id, payload)
         log.info("discord: commands registered globally")
-    await store_hash(db, digest)
+    await store.put(STATE_KEY, digest)
     return True

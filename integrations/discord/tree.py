@@ -15,9 +15,8 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from bot.commands.registry import CommandSpec
 from bot.domain import FormField
 
 ROOT = "cycles"
@@ -36,6 +35,22 @@ MAX_STRING = 6000
 # A bare command that is also the start of longer ones runs as this subcommand of its group.
 BARE_NAMES = {"alarms": "list", "checkin": "new", "forget-me": "ask", "group": "show"}
 DEFAULT_BARE = "help"
+
+
+class Command(Protocol):
+    """What the tree needs of a command (the port's CommandInfo has it)."""
+
+    @property
+    def path(self) -> tuple[str, ...]: ...
+    @property
+    def usage(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def fields(self) -> tuple[FormField, ...]: ...
+    @property
+    def name(self) -> str: ...
+
 
 # Form fields whose values are ids that autocomplete can offer.
 FIELD_AUTOCOMPLETE = {"cycle": "cycle", "parent": "cycle", "experiment": "experiment"}
@@ -207,7 +222,7 @@ def positional_params(templates: Sequence[str]) -> dict[str, tuple[Param, ...]]:
     }
 
 
-def _takes_words(spec: CommandSpec) -> bool:
+def _takes_words(spec: Command) -> bool:
     """Whether the usage line shows words after the path (fields and their brackets aside)."""
     rest = spec.usage.split()[len(spec.path) :]
     text = " ".join(rest)
@@ -234,7 +249,7 @@ def field_param(f: FormField) -> Param:
 
 
 def _params(
-    spec: CommandSpec, known: Mapping[str, tuple[Param, ...]], *, bare: bool = False
+    spec: Command, known: Mapping[str, tuple[Param, ...]], *, bare: bool = False
 ) -> tuple[Param, ...]:
     words = known.get(spec.name)
     if words is None and bare:  # `round`, `digest`: the usage of their group, nothing to type
@@ -252,7 +267,7 @@ def _params(
     return tuple(sorted(params, key=lambda p: not p.required))
 
 
-def build_tree(specs: Sequence[CommandSpec], templates: Sequence[str] = ()) -> Tree:
+def build_tree(specs: Sequence[Command], templates: Sequence[str] = ()) -> Tree:
     """Map every spec to a subcommand of /cycles (at most two words deep under it)."""
     known = positional_params(sorted(templates))
     paths = {spec.path for spec in specs}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -19,6 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.config import SlackSettings
 from bot.domain import ChannelRef, MemberInfo, Message, Platform
 from bot.errors import ConfigError, DeliveryRetry
+from bot.ports import Port
 from integrations.slack.delivery import Sender
 from integrations.slack.http import HttpServer
 from integrations.slack.identity import Directory
@@ -30,9 +31,6 @@ from integrations.slack.web import (
     make_clients,
     sdk_logger,
 )
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +63,11 @@ def resolve_mode(settings: SlackSettings) -> Mode:
 class SlackAdapter:
     platform = Platform.SLACK
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.settings = app.settings.slack
+    def __init__(self, port: Port) -> None:
+        self.port = port
+        self.settings = port.settings.slack
         self.mode: Mode = resolve_mode(self.settings)
-        self.directory = Directory(app.settings, self.reads)
+        self.directory = Directory(port.settings, self.reads)
         self.sender = Sender(self.settings, self.sends)
         self.interactions = Interactions(self)
         self.http: HttpServer | None = None
@@ -213,7 +211,7 @@ class SlackAdapter:
                 return BoltResponse(status=503, body="stopping")
             started = time.perf_counter()
             await next()  # returns once the listener acknowledged (its slow work runs on)
-            self.app.metrics.observe_ack("slack", time.perf_counter() - started)
+            self.port.metrics.observe_ack("slack", time.perf_counter() - started)
             return resp
 
         async def failed(error: Exception) -> BoltResponse:

@@ -1,28 +1,15 @@
 """The App Home tab: my open prompts, my experiments, the latest digest of my groups.
 
-Read straight from the database with a few small queries; everything shown is either the
-person's own or already posted to their group."""
+The core's `home` read model says what to show (everything in it is either the person's own or
+already posted to their group); this module only lays it out as Block Kit."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, union
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.domain import Button, Platform
+from bot.domain import Button
 from bot.domain.plural import plural
-from bot.services import rounds
-from bot.store.models import (
-    Digest,
-    Experiment,
-    Group,
-    Member,
-    Response,
-    Round,
-    RoundRecipient,
-    Workspace,
-)
+from bot.domain.views import Home
 from integrations.slack.render import (
     MAX_SECTION,
     MAX_VIEW_BLOCKS,
@@ -33,9 +20,6 @@ from integrations.slack.render import (
     plain,
 )
 
-MAX_ROUNDS = 10
-MAX_EXPERIMENTS = 15
-MAX_DIGESTS = 3
 EMPTY = "Nothing here yet. Type `/cycles help` in a channel to see what the bot does."
 
 
@@ -53,90 +37,31 @@ def _heading(text: str) -> Block:
     return {"type": "header", "text": plain(text, 150)}
 
 
-async def _member(session: AsyncSession, team_id: str, user_id: str) -> Member | None:
-    query = (
-        select(Member)
-        .join(Workspace, Workspace.id == Member.workspace_id)
-        .where(
-            Workspace.platform == str(Platform.SLACK),
-            Workspace.external_id == team_id,
-            Member.user_id == user_id,
-        )
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def _prompt_blocks(session: AsyncSession, member: Member) -> list[Block]:
+def _prompt_blocks(home: Home) -> list[Block]:
     blocks: list[Block] = []
-    open_rounds = (await rounds.recipient_rounds(session, member.id))[:MAX_ROUNDS]
-    for index, round_ in enumerate(open_rounds):
-        answered = await session.scalar(
-            select(func.count()).where(
-                Response.round_id == round_.id, Response.member_id == member.id
-            )
-        )
-        done = int(answered or 0)
-        closes = rounds.format_time(round_.closes_at, member.timezone or "UTC")
+    for index, p in enumerate(home.prompts):
         text = (
-            f"*{round_.title}* (round #{round_.id}): you answered {done} of "
-            f"{plural(len(round_.prompts), 'question')}; open until {closes}."
+            f"*{p.title}* (round #{p.round_id}): you answered {p.answered} of "
+            f"{plural(p.questions, 'question')}; open until {p.closes}."
         )
-        blocks.append(_section(text, rounds.answer_button(round_.id, edit=done > 0), index))
+        blocks.append(_section(text, p.button, index))
     return blocks
 
 
-async def _experiment_blocks(session: AsyncSession, member: Member, offset: int) -> list[Block]:
-    query = (
-        select(Experiment)
-        .where(Experiment.owner_id == member.id)
-        .order_by(Experiment.status != "running", Experiment.started_at.desc())
-        .limit(MAX_EXPERIMENTS)
-    )
+def _experiment_blocks(home: Home, offset: int) -> list[Block]:
     blocks: list[Block] = []
-    for index, experiment in enumerate((await session.execute(query)).scalars()):
-        text = f"#{experiment.id} *{experiment.title}* ({experiment.status})"
-        button = (
-            Button("Check in", f"checkin {experiment.id}")
-            if experiment.status == "running"
-            else None
-        )
+    for index, e in enumerate(home.experiments):
+        text = f"#{e.ident} *{e.title}* ({e.status})"
+        button = Button("Check in", f"checkin {e.ident}") if e.status == "running" else None
         blocks.append(_section(text, button, offset + index))
     return blocks
 
 
-async def _digest_blocks(session: AsyncSession, member: Member) -> list[Block]:
-    mine = union(
-        select(Round.group_id)
-        .join(RoundRecipient, RoundRecipient.round_id == Round.id)
-        .where(RoundRecipient.member_id == member.id),
-        select(Experiment.group_id).where(Experiment.owner_id == member.id),
-    ).subquery()
-    latest = (
-        select(Digest.group_id, func.max(Digest.id).label("id"))
-        .where(Digest.group_id.in_(select(mine.c[0])), Digest.variant == "group")
-        .where(Digest.state == "posted")
-        .group_by(Digest.group_id)
-        .subquery()
-    )
-    query = (
-        select(Digest, Group.name)
-        .join(latest, latest.c.id == Digest.id)
-        .join(Group, Group.id == Digest.group_id)
-        .order_by(Digest.id.desc())
-        .limit(MAX_DIGESTS)
-    )
-    blocks: list[Block] = []
-    for digest, group_name in (await session.execute(query)).all():
-        blocks.append(_section(f"*{group_name}*, week {digest.week}\n{digest.text}"))
-    return blocks
-
-
-async def home_view(session: AsyncSession, team_id: str, user_id: str) -> dict[str, Any]:
+def home_view(home: Home) -> dict[str, Any]:
     blocks: list[Block] = [_heading("Learning Cycles")]
-    member = await _member(session, team_id, user_id)
-    prompts = await _prompt_blocks(session, member) if member else []
-    experiments = await _experiment_blocks(session, member, len(prompts)) if member else []
-    digests = await _digest_blocks(session, member) if member else []
+    prompts = _prompt_blocks(home)
+    experiments = _experiment_blocks(home, len(prompts))
+    digests = [_section(f"*{d.group}*, week {d.week}\n{d.text}") for d in home.digests]
     if not (prompts or experiments or digests):
         blocks.append(_section(EMPTY))
     for title, part in (

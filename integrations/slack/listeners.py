@@ -15,12 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
-from bot.commands.registry import Result
 from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
-from bot.services import events
-from bot.store.models import Delivery
+from bot.domain.views import Result
 from integrations.slack import render
 from integrations.slack.home import home_view
 from integrations.slack.web import error_code
@@ -95,7 +92,7 @@ def form_message(form: Form) -> Message:
 class Interactions:
     def __init__(self, adapter: SlackAdapter) -> None:
         self.adapter = adapter
-        self.app = adapter.app
+        self.port = adapter.port
         self.inflight = InFlight()
 
     # --- helpers --------------------------------------------------------------------------
@@ -112,9 +109,7 @@ class Interactions:
         source_key: str,
         fields: dict[str, str] | None = None,
     ) -> Result:
-        return await self.app.dispatcher.handle(
-            actor, channel, text, fields=fields, source_key=source_key
-        )
+        return await self.port.handle(actor, channel, text, fields=fields, source_key=source_key)
 
     async def open_form(
         self, form: Form, channel: ChannelRef, trigger_id: str, origin: str | None = None
@@ -320,17 +315,10 @@ class Interactions:
             return
         if not result.message.buttons:
             return
-        async with self.app.deps.db.begin() as session:
-            payload = await session.scalar(
-                select(Delivery.payload).where(
-                    Delivery.platform == str(Platform.SLACK),
-                    Delivery.platform_message_id == origin,
-                    Delivery.target_kind == "dm",
-                )
-            )
-        if payload is None:
+        sent = await self.port.sent(Platform.SLACK, origin)
+        if sent is None or not sent.to_dm:
             return
-        original = Message.from_json(payload)
+        original = sent.message
         updated = Message(original.text, buttons=result.message.buttons)
         head, _ = render.message_posts(updated)
         channel, _, ts = origin.partition(":")
@@ -351,8 +339,7 @@ class Interactions:
         """True the first time `key` is seen. Slash commands and clicks are keyed by their
         trigger id (one per invocation): a signed request re-sent within Slack's five-minute
         window carries the same one, and Slack does not mark it as a retry."""
-        async with self.app.deps.db.begin() as session:
-            return await events.claim_event(session, str(Platform.SLACK), key[:128])
+        return await self.port.store.claim(Platform.SLACK, key[:128])
 
     async def message(self, body: dict[str, Any]) -> None:
         """A message in the app's DM: in a prompt's thread it is an answer; else a command."""
@@ -377,9 +364,7 @@ class Interactions:
                 round_id = await self.round_of(f"{channel_id}:{thread_ts}") if in_thread else None
                 result: Result
                 if round_id is not None:
-                    from bot.services.rounds import answer_from_reply
-
-                    result = await answer_from_reply(self.app.deps, actor, round_id, text)
+                    result = await self.port.reply(actor, round_id, text)
                     await self.refresh_origin(f"{channel_id}:{thread_ts}", result)
                 else:
                     key = f"slack:message:{channel_id}:{event.get('ts', '')}"
@@ -393,15 +378,8 @@ class Interactions:
 
     async def round_of(self, message_id: str) -> int | None:
         """The round whose prompt DM is `message_id` ("channel:ts"), if any."""
-        async with self.app.deps.db.begin() as session:
-            found = await session.scalar(
-                select(Delivery.round_id).where(
-                    Delivery.platform == str(Platform.SLACK),
-                    Delivery.platform_message_id == message_id,
-                    Delivery.round_id.is_not(None),
-                )
-            )
-        return int(found) if found is not None else None
+        sent = await self.port.sent(Platform.SLACK, message_id)
+        return sent.round_id if sent is not None else None
 
     async def home(self, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
@@ -413,8 +391,7 @@ class Interactions:
             team = team_of(body)
             user_id = str(event.get("user") or "")
             try:
-                async with self.app.deps.db.begin() as session:
-                    view = await home_view(session, team, user_id)
+                view = home_view(await self.port.home(Platform.SLACK, team, user_id))
                 await self.adapter.reads().views_publish(user_id=user_id, view=view)
             except Exception as exc:
                 log.error("home tab failed: %s", type(exc).__name__)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import App, MeteredDispatcher, build_app
+from bot.app import PLATFORMS, App, MeteredDispatcher, build_app, platform_adapters
 from bot.config import Settings, load_settings
-from bot.domain import Actor, ChannelRef, Message, Platform
+from bot.domain import Actor, ChannelRef, Message, Platform, Reply
 from bot.services import outbox
 from bot.store.models import Delivery
 from tests.conftest import PG_URL, empty_database
@@ -167,3 +168,22 @@ async def test_commands_are_counted_by_platform_and_result(tmp_path: Path) -> No
     assert 'cycles_events_handled_total{platform="console",result="reply"} 1.0' in text
     assert 'cycles_events_handled_total{platform="console",result="form"} 1.0' in text
     assert 'cycles_handle_seconds_count{platform="console"} 2.0' in text
+
+
+async def test_adapters_get_the_port_and_every_platform_entry_names_a_factory(
+    tmp_path: Path,
+) -> None:
+    for target in PLATFORMS.values():
+        module, _, factory = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), factory))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'p.sqlite3'}"
+    app = await build_app(app_settings(url, tmp_path), with_scheduler=False)
+    try:
+        assert platform_adapters(app) == []  # no platform credentials in these settings
+        result = await app.port.handle(ADA, CHANNEL, "help")
+        assert isinstance(result, Reply) and "help" in result.message.text
+        assert [c.name for c in app.port.commands][:1] == ["help"]
+        text = app.metrics.render().decode()
+    finally:
+        await app.stop()
+    assert 'cycles_events_handled_total{platform="console",result="reply"} 1.0' in text

@@ -56,7 +56,7 @@ async def start_bot(
         app = await build_app(
             discord_settings(fake, tmp_path, **env), clock=clock, with_scheduler=False
         )
-        app.add_adapter(DiscordAdapter(app))
+        app.add_adapter(DiscordAdapter(app.port))
         await app.start()
         apps.append(app)
         return app

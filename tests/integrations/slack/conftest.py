@@ -95,7 +95,7 @@ class Bot:
 
 async def start_bot(settings: Settings, fake: FakeSlack, **kwargs: object) -> tuple[App, str]:
     app = await build_app(settings, with_scheduler=False, **kwargs)  # type: ignore[arg-type]
-    adapter = SlackAdapter(app)
+    adapter = SlackAdapter(app.port)
     app.add_adapter(adapter)
     await app.start()
     assert adapter.http is not None

@@ -46,7 +46,7 @@ async def test_a_refused_token_stops_the_start_with_one_line(
 ) -> None:
     env = {**slack_env(fake, tmp_path), "SLACK_BOT_TOKEN": "xoxb-wrong-secret-value"}
     app = await build_app(load_settings(path=None, env=env), with_scheduler=False)
-    app.add_adapter(SlackAdapter(app))
+    app.add_adapter(SlackAdapter(app.port))
     try:
         with pytest.raises(ConfigError) as caught:
             await app.start()
@@ -138,7 +138,9 @@ async def test_the_home_tab_shows_my_prompts_and_experiments(bot: Bot) -> None:
     await bot.driver.slash(ADMIN, CHANNEL, "round start weekly-reflection for 2d")
     await bot.until(lambda: len(bot.fake.dm_of) == 25)
     await bot.driver.slash("U02", CHANNEL, EXPERIMENT)
-    await bot.until(lambda: any("#1" in str(r["text"]) for r in bot.fake.responses), drain=False)
+    await bot.until(
+        lambda: any("Experiment #1" in str(r["text"]) for r in bot.fake.responses), drain=False
+    )
 
     home = {"type": "app_home_opened", "user": "U02", "channel": "DU02", "tab": "home"}
     await bot.driver.event(home, "EvHome1")
@@ -189,7 +191,7 @@ async def test_socket_mode_acknowledges_and_answers(fake: FakeSlack, tmp_path: P
     env["CYCLES_SLACK__MODE"] = "socket"
     settings = load_settings(path=None, env=env)
     app = await build_app(settings, with_scheduler=False)
-    adapter = SlackAdapter(app)
+    adapter = SlackAdapter(app.port)
     app.add_adapter(adapter)
     await app.start()
     try:
