@@ -1,0 +1,24 @@
+"""The list of drivers every contract scenario runs against, and a started bot per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integrations.contract.base import Driver
+from tests.integrations.contract.recording import RecordingDriver
+
+# A new adapter joins the contract here.
+DRIVERS: list[Callable[[], Driver]] = [RecordingDriver]
+
+
+@pytest.fixture(params=DRIVERS, ids=lambda make: make().name)
+async def driver(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Driver]:
+    made: Driver = request.param()
+    await made.start(tmp_path)
+    try:
+        yield made
+    finally:
+        await made.stop()
