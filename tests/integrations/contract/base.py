@@ -29,9 +29,13 @@ class Post:
 
 
 class Driver(Protocol):
-    name: str
-    # The channel's members; the first is a facilitator, the others plain members.
-    people: Sequence[str]
+    @property
+    def name(self) -> str:
+        """The platform's name, as the test ids show it."""
+
+    @property
+    def people(self) -> Sequence[str]:
+        """The channel's members: the first a facilitator, the next two plain members."""
 
     @property
     def app(self) -> App: ...
