@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 
 from tests.integrations.contract.base import Driver
+from tests.integrations.contract.console import ConsoleDriver
 from tests.integrations.contract.discord import DiscordContractDriver
 from tests.integrations.contract.recording import RecordingDriver
 from tests.integrations.contract.slack import SlackContractDriver
 
 # A new adapter joins the contract here.
-DRIVERS: list[Callable[[], Driver]] = [RecordingDriver, SlackContractDriver, DiscordContractDriver]
+DRIVERS: list[Callable[[], Driver]] = [
+    RecordingDriver,
+    ConsoleDriver,
+    SlackContractDriver,
+    DiscordContractDriver,
+]
 
 
 @pytest.fixture(params=DRIVERS, ids=lambda make: make().name)
