@@ -22,7 +22,8 @@ DRIVERS: list[Callable[[], Driver]] = [
 ]
 
 
-@pytest.fixture(params=DRIVERS, ids=lambda make: make().name)
+# Ids from the class attribute: no driver (nor its fake) is built just to be named.
+@pytest.fixture(params=DRIVERS, ids=lambda make: str(getattr(make, "name", make)))
 async def driver(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Driver]:
     made: Driver = request.param()
     await made.start(tmp_path)
