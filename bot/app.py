@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from sqlalchemy import select
 
@@ -34,18 +34,16 @@ from bot.inbound import CorePort
 from bot.leadership import Leadership, startup_lock
 from bot.logs import log_failure
 from bot.metrics import MeteredSummariser, Metrics
+from bot.ops import OpsServer
 from bot.ports import Port
 from bot.scheduler import Scheduler
-from bot.services import alarms, rounds
+from bot.services import alarms, outbox, rounds
 from bot.services.context import Deps
 from bot.services.templates import RoundTemplateSpec, load_templates
 from bot.store import migrate, startup
 from bot.store.database import Database
 from bot.store.models import RoundTemplate
 from bot.summarise.factory import make_summariser
-
-if TYPE_CHECKING:
-    from bot.ops import OpsServer
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +115,10 @@ class App:
     @property
     def adapters(self) -> AdapterRegistry:
         return self.deps.adapters
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
 
     @property
     def scheduler(self) -> Scheduler | None:
@@ -195,8 +197,6 @@ class App:
 
     async def drain_outbox(self) -> int:
         """Send everything due now; returns how many were sent. Stops early once stopping."""
-        from bot.services import outbox
-
         total = 0
         while not self._stopping.is_set():
             result = await outbox.drain(
@@ -315,8 +315,6 @@ def platform_adapters(app: App) -> list[Adapter]:
 async def serve(app: App, *, on_ready: Callable[[OpsServer | None], None] | None = None) -> None:
     """Run `app` until SIGTERM or SIGINT, serving /healthz and /metrics, then stop it
     gracefully. `on_ready` hears when everything has started (with the ops server, if any)."""
-    from bot.ops import OpsServer
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

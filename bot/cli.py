@@ -1,18 +1,27 @@
-"""The `cycles` command line (also `python -m bot`)."""
+"""The `cycles` command line (also `python -m bot`).
+
+The bot, the database and the adapters are imported inside the commands that use them, so
+`--help`, `--version` and a config error answer without loading SQLAlchemy, the platform libraries
+or the summariser's dependencies. Those imports go downwards only (tests/bot/test_layers.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 cli = typer.Typer(
     help="Learning Cycles: reflection rounds, experiment check-ins and weekly sensemaking digests.",
@@ -57,8 +66,6 @@ def _options(
 
 def _settings(config: Path | None, **overrides: str) -> Settings:
     """Load settings or exit with the one-line reason."""
-    import os
-
     env = {**os.environ, **overrides}
     try:
         return load_settings(config, env)
@@ -104,8 +111,7 @@ def run(
 
 
 async def _serve(settings: Settings) -> None:
-    from bot.app import build_app, platform_adapters, serve
-    from bot.logs import setup_logging
+    from bot.app import build_app, platform_adapters, serve  # lazy: see the module docstring
 
     setup_logging(settings.bot.log_level, settings.bot.log_format)
     app = await build_app(settings)
@@ -125,7 +131,7 @@ def shell(config: ConfigOption = None, db: DbOption = None) -> None:
     settings = _settings(config, **overrides)
 
     async def main() -> None:
-        from bot.app import build_app
+        from bot.app import build_app  # lazy: see the module docstring
 
         app = await build_app(settings, with_scheduler=False)
         await _shell(app, interactive=sys.stdin.isatty())
@@ -133,13 +139,12 @@ def shell(config: ConfigOption = None, db: DbOption = None) -> None:
     _run(main())
 
 
-async def _shell(app: object, *, interactive: bool) -> None:
-    from bot.app import App
+async def _shell(app: App, *, interactive: bool) -> None:
+    # Lazy: the terminal adapter is loaded only by the commands that run it.
     from integrations.console.adapter import ConsoleAdapter
     from integrations.console.lines import LineSource, StreamLines, TerminalLines, lenient
     from integrations.console.shell import SHELL_HELP, Shell
 
-    assert isinstance(app, App)
     adapter = ConsoleAdapter(sys.stdout)
     app.add_adapter(adapter)
     stdin = lenient(sys.stdin)
@@ -168,7 +173,7 @@ def demo(config: ConfigOption = None, db: DbOption = None) -> None:
         # A week is short: a quiet experiment is flagged after three days instead of ten.
         CYCLES_ALARMS__STALE_CHECKIN_DAYS="3",
     )
-    from integrations.console.demo import run_demo
+    from integrations.console.demo import run_demo  # lazy: see the module docstring
 
     _run(run_demo(settings, sys.stdout))
 
@@ -177,6 +182,7 @@ def _migrate(config: Path | None, direction: str, revision: str) -> None:
     settings = _settings(config)
 
     async def main() -> None:
+        # Lazy: see the module docstring.
         from bot.store import migrate, startup
         from bot.store.database import Database
 
@@ -208,7 +214,7 @@ def db_downgrade(revision: str, config: ConfigOption = None) -> None:
 @cli.command("slack-manifest")
 def slack_manifest(config: ConfigOption = None) -> None:
     """Print a Slack app manifest to paste into Slack's "create from manifest"."""
-    from integrations.slack.manifest import render_manifest
+    from integrations.slack.manifest import render_manifest  # lazy: see the module docstring
 
     try:
         typer.echo(render_manifest(_settings(config)))

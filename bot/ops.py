@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
 from sqlalchemy import func, select, text
 
 from bot.config import OpsSettings
-from bot.metrics import CONTENT_TYPE
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.store.database import Database
 from bot.store.models import Delivery, Digest
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +27,25 @@ METRICS_PATH = "/metrics"
 DB_CHECK_SECONDS = 2.0
 
 
+class Served(Protocol):
+    """What the two endpoints read from the running bot (bot.app.App is one). A protocol, not
+    the App itself: the composition root imports this module, so this one cannot import it."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def scheduler_role(self) -> str: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def db(self) -> Database: ...
+
+
 class OpsServer:
-    def __init__(self, app: App, settings: OpsSettings) -> None:
+    def __init__(self, app: Served, settings: OpsSettings) -> None:
         self.app = app
         self.host = settings.host
         self.port = settings.port
@@ -82,14 +97,14 @@ class OpsServer:
             return "closed"
         try:
             async with asyncio.timeout(DB_CHECK_SECONDS):
-                async with self.app.deps.db.engine.connect() as conn:
+                async with self.app.db.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
         except Exception:
             return "unreachable"
         return "ok"
 
     async def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
-        async with self.app.deps.db.begin() as session:
+        async with self.app.db.begin() as session:
             outbox = (
                 await session.execute(
                     select(Delivery.state, func.count())

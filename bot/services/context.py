@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.adapters import AdapterRegistry
 from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Role
+from bot.errors import PermissionDenied
 from bot.services.templates import RoundTemplateSpec
 from bot.store.database import Database
 from bot.summarise import Summariser
@@ -42,8 +43,6 @@ class Invocation:
     source_key: str | None = None
 
     def require(self, role: Role, doing: str) -> None:
-        from bot.errors import PermissionDenied
-
         if self.role < role:
             article = "an" if role.label[0] in "aeiou" else "a"
             raise PermissionDenied(f"Only {article} {role.label} can {doing}.")

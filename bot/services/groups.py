@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import ChannelRef
+from bot.domain import ChannelRef, Platform
 from bot.errors import UserError
 from bot.store.models import Group, GroupChannel
 from bot.store.upsert import insert_ignore
@@ -89,6 +89,4 @@ async def bind_channel(session: AsyncSession, group: Group, channel: ChannelRef)
 
 
 def channels_of(group: Group) -> list[ChannelRef]:
-    from bot.domain import Platform
-
     return [ChannelRef(Platform(c.platform), c.workspace, c.channel) for c in group.channels]

@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import ChannelRef, Message
+from bot.domain import ChannelRef, Message, Platform
 from bot.errors import DeliveryFailed, DeliveryRetry
 from bot.services.context import Deps
 from bot.store.base import utcnow
@@ -95,8 +95,6 @@ async def enqueue(
 
 
 def target_of(delivery: Delivery) -> ChannelRef:
-    from bot.domain import Platform
-
     platform = Platform(delivery.platform)
     if delivery.target_kind == "dm":
         return ChannelRef(platform, delivery.workspace, delivery.target, dm_user=delivery.target)

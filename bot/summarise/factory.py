@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.summarise.base import Summariser
+from bot.summarise.offline import OfflineSummariser
 
 
 def make_summariser(settings: Settings) -> Summariser:
-    from bot.summarise.offline import OfflineSummariser
-
     offline = OfflineSummariser()
     if settings.digest.summariser == "llm":
+        # Lazy: the model client takes seconds to import and only this setting needs it.
         from bot.summarise.llm import LLMSummariser
 
         llm: Summariser = LLMSummariser(settings.llm, fallback=offline)
