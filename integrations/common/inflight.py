@@ -31,6 +31,8 @@ class InFlight:
 
     async def wait(self, grace: float) -> bool:
         """True when everything in flight finished within `grace` seconds."""
+        if self._idle.is_set():  # wait_for with no time left gives up even on a set event
+            return True
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except TimeoutError:
