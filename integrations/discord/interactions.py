@@ -5,7 +5,6 @@ custom id alone (customids.py), so buttons work across restarts."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -18,6 +17,7 @@ from bot.config import DiscordSettings
 from bot.domain import Actor, Button, ChannelRef, Form, Reply
 from bot.domain.views import LookupKind, Result
 from bot.ports import Port
+from integrations.common.budget import within
 from integrations.common.cache import BoundedCache
 from integrations.common.errors import log_failure
 from integrations.common.inflight import InFlight
@@ -247,11 +247,11 @@ class InteractionRouter:
         fields: dict[str, str],
     ) -> None:
         source = f"discord:{responder.interaction.id}"
-        task = asyncio.create_task(
-            self.port.handle(actor, channel, text, fields=fields or None, source_key=source)
+        task = await within(
+            self.port.handle(actor, channel, text, fields=fields or None, source_key=source),
+            ACK_SECONDS,
         )
-        done, _ = await asyncio.wait({task}, timeout=ACK_SECONDS)
-        if not done:
+        if not task.done():
             await responder.defer()
         result = await task
         await self._deliver(responder, actor, channel, result)

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
 from bot.domain.views import Result
+from integrations.common.budget import within
 from integrations.common.inflight import InFlight
 from integrations.slack import render
 from integrations.slack.home import home_view
@@ -218,9 +219,8 @@ class Interactions:
                     actor, context.channel, context.command, fields=values, source_key=key
                 )
 
-            task = asyncio.ensure_future(work())
-            done, _ = await asyncio.wait({task}, timeout=SUBMIT_BUDGET_SECONDS)
-            if not done:  # too slow for the acknowledgement: close the modal, answer later
+            task = await within(work(), SUBMIT_BUDGET_SECONDS)
+            if not task.done():  # too slow for the acknowledgement: close the modal, answer later
                 await ack()
                 await self.late(task, context, user_id)
                 return
