@@ -24,6 +24,7 @@ from bot.domain import ChannelRef, MemberInfo, Message, Platform
 from bot.errors import ConfigError, DeliveryFailed, DeliveryRetry
 from bot.ports import Port
 from integrations.common.cache import BoundedCache
+from integrations.common.errors import retry_after
 from integrations.common.split import split_text
 from integrations.discord import customids
 from integrations.discord.client import make_client
@@ -81,7 +82,7 @@ def classify(exc: BaseException) -> DeliveryRetry | DeliveryFailed:
     if isinstance(exc, discord.HTTPException):
         if exc.status == 429:
             after = exc.response.headers.get("Retry-After") if exc.response else None
-            return DeliveryRetry("rate limited", after=float(after) if after else None)
+            return DeliveryRetry("rate limited", after=retry_after(after))
         if exc.status >= 500:
             return DeliveryRetry(f"discord error {exc.status}")
         if exc.code in PERMANENT:
