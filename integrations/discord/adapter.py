@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections import OrderedDict
 from typing import Any
 
 import aiohttp
@@ -24,6 +23,9 @@ from discord.http import handle_message_parameters
 from bot.domain import ChannelRef, MemberInfo, Message, Platform
 from bot.errors import ConfigError, DeliveryFailed, DeliveryRetry
 from bot.ports import Port
+from integrations.common.cache import BoundedCache
+from integrations.common.errors import retry_after
+from integrations.common.split import split_text
 from integrations.discord import customids
 from integrations.discord.client import make_client
 from integrations.discord.http import (
@@ -34,6 +36,7 @@ from integrations.discord.http import (
 )
 from integrations.discord.interactions import InteractionRouter
 from integrations.discord.render import (
+    CONTENT_LIMIT,
     Outgoing,
     button_view,
     close_files,
@@ -42,7 +45,6 @@ from integrations.discord.render import (
     outgoing_content,
     plain_messages,
     section_embeds,
-    split_text,
     thread_name,
 )
 from integrations.discord.sync import sync_commands
@@ -80,7 +82,7 @@ def classify(exc: BaseException) -> DeliveryRetry | DeliveryFailed:
     if isinstance(exc, discord.HTTPException):
         if exc.status == 429:
             after = exc.response.headers.get("Retry-After") if exc.response else None
-            return DeliveryRetry("rate limited", after=float(after) if after else None)
+            return DeliveryRetry("rate limited", after=retry_after(after))
         if exc.status >= 500:
             return DeliveryRetry(f"discord error {exc.status}")
         if exc.code in PERMANENT:
@@ -107,7 +109,7 @@ class DiscordAdapter:
         self.client: discord.Client | None = None
         self.http: RoutedHTTPClient | None = None
         self._runner: asyncio.Task[None] | None = None
-        self._dm_channels: OrderedDict[str, int] = OrderedDict()
+        self._dm_channels: BoundedCache[str, int] = BoundedCache(DM_CACHE)
         self._dm_limiter = AsyncLimiter(self.settings.dm_open_rate_per_second, 1)
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -180,9 +182,8 @@ class DiscordAdapter:
         client, self.client = self.client, None
         if client is None:
             return
-        pending = set(self.router.in_flight)
-        if pending:
-            await asyncio.wait(pending, timeout=STOP_GRACE)
+        if not await self.router.inflight.wait(STOP_GRACE):
+            log.warning("discord: stopped with interactions still running")
         await client.close()
         if self._runner is not None:
             with contextlib.suppress(BaseException):
@@ -236,16 +237,13 @@ class DiscordAdapter:
         """The DM channel with `user_id`, opened once and remembered."""
         cached = self._dm_channels.get(user_id)
         if cached is not None:
-            self._dm_channels.move_to_end(user_id)
             return cached
         if not user_id.isdigit():
             raise DeliveryFailed(f"not a Discord user id: {user_id[:40]}")
         async with self._dm_limiter:
             data = await http.start_private_message(int(user_id))
         channel_id = int(data["id"])
-        self._dm_channels[user_id] = channel_id
-        while len(self._dm_channels) > DM_CACHE:
-            self._dm_channels.popitem(last=False)
+        self._dm_channels.put(user_id, channel_id)
         return channel_id
 
     async def _create(
@@ -280,7 +278,7 @@ class DiscordAdapter:
         key: str,
     ) -> str:
         """The headline as the parent message, the rest in a thread started from it."""
-        chunks = split_text(outgoing_content(message.text))
+        chunks = split_text(outgoing_content(message.text), CONTENT_LIMIT)
         parent = Outgoing(content=chunks[0], view=view, attachments=message.attachments)
         parent_id = await self._create(http, channel_id, parent, nonce(key, 0))
         try:

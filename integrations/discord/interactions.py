@@ -5,11 +5,7 @@ custom id alone (customids.py), so buttons work across restarts."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
-import traceback
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -21,6 +17,11 @@ from bot.config import DiscordSettings
 from bot.domain import Actor, Button, ChannelRef, Form, Reply
 from bot.domain.views import LookupKind, Result
 from bot.ports import Port
+from integrations.common.budget import within
+from integrations.common.cache import BoundedCache
+from integrations.common.errors import log_failure
+from integrations.common.inflight import InFlight
+from integrations.common.split import clip
 from integrations.discord import autocomplete, customids
 from integrations.discord.forms import TTL_SECONDS, FormStore, OpenForm
 from integrations.discord.http import use_webhook_adapter
@@ -29,7 +30,6 @@ from integrations.discord.render import (
     LABEL_LIMIT,
     Outgoing,
     button_view,
-    clip,
     close_files,
     describe_errors,
     files_for,
@@ -170,8 +170,8 @@ class InteractionRouter:
         self.webhook = webhook
         self.member_lookup = member_lookup
         self.forms = FormStore()
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self.in_flight: set[asyncio.Task[Any]] = set()
+        self._seen: BoundedCache[int, bool] = BoundedCache(SEEN_CAPACITY)
+        self.inflight = InFlight()
 
     # --- entry -------------------------------------------------------------------------------
 
@@ -180,37 +180,24 @@ class InteractionRouter:
         if not self._first_time(interaction.id):
             log.info("interaction %s delivered again; already handled", interaction.id)
             return
-        task = asyncio.current_task()
-        if task is not None:
-            self.in_flight.add(task)
-        try:
-            await self._route(interaction)
-        except Exception as exc:
-            if isinstance(exc, discord.HTTPException) and exc.code == ALREADY_ANSWERED:
-                # Answered before (by this process or an earlier one): nothing more to say.
-                log.info("interaction %s was already answered", interaction.id)
-                return
-            ref = secrets.token_hex(4)
-            # Type and frames only: a message could quote what someone wrote.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("interaction failed (ref %s): %s\n%s", ref, type(exc).__name__, frames)
+        async with self.inflight.hold():
             try:
-                await Responder(interaction).text(
-                    f"Something went wrong on our side. Reference: {ref}."
-                )
-            except Exception:
-                log.warning("could not tell the person about failure %s", ref)
-        finally:
-            if task is not None:
-                self.in_flight.discard(task)
+                await self._route(interaction)
+            except Exception as exc:
+                if isinstance(exc, discord.HTTPException) and exc.code == ALREADY_ANSWERED:
+                    # Answered before (by this process or an earlier one): nothing more to say.
+                    log.info("interaction %s was already answered", interaction.id)
+                    return
+                ref = log_failure(log, "interaction", exc)
+                try:
+                    await Responder(interaction).text(
+                        f"Something went wrong on our side. Reference: {ref}."
+                    )
+                except Exception:
+                    log.warning("could not tell the person about failure %s", ref)
 
     def _first_time(self, interaction_id: int) -> bool:
-        if interaction_id in self._seen:
-            return False
-        self._seen[interaction_id] = None
-        while len(self._seen) > SEEN_CAPACITY:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.add(interaction_id, True)
 
     async def _route(self, interaction: discord.Interaction) -> None:
         kind = interaction.type
@@ -260,11 +247,11 @@ class InteractionRouter:
         fields: dict[str, str],
     ) -> None:
         source = f"discord:{responder.interaction.id}"
-        task = asyncio.create_task(
-            self.port.handle(actor, channel, text, fields=fields or None, source_key=source)
+        task = await within(
+            self.port.handle(actor, channel, text, fields=fields or None, source_key=source),
+            ACK_SECONDS,
         )
-        done, _ = await asyncio.wait({task}, timeout=ACK_SECONDS)
-        if not done:
+        if not task.done():
             await responder.defer()
         result = await task
         await self._deliver(responder, actor, channel, result)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.domain import Button, FormField, Message, Section
+from integrations.common.split import clip, split_text
 from integrations.common.text import discord as safe
 
 CONTENT_LIMIT = 2000
@@ -36,27 +37,6 @@ STYLES = {
     "danger": discord.ButtonStyle.danger,
     "default": discord.ButtonStyle.secondary,
 }
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
-    """Chunks of at most `limit` characters, cut at line ends, then spaces, when possible."""
-    chunks: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit + 1)
-        if cut < limit // 2:
-            cut = rest.rfind(" ", 0, limit + 1)
-        if cut < limit // 2:
-            cut = limit
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].strip()
-    if rest or not chunks:
-        chunks.append(rest)
-    return chunks
 
 
 def section_embeds(sections: Sequence[Section]) -> list[discord.Embed]:

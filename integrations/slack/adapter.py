@@ -20,10 +20,11 @@ from bot.config import SlackSettings
 from bot.domain import ChannelRef, MemberInfo, Message, Platform
 from bot.errors import ConfigError, DeliveryRetry
 from bot.ports import Port
+from integrations.common.inflight import InFlight
 from integrations.slack.delivery import Sender
 from integrations.slack.http import HttpServer
 from integrations.slack.identity import Directory
-from integrations.slack.listeners import InFlight, Interactions, register
+from integrations.slack.listeners import STOP_GRACE_SECONDS, Interactions, register
 from integrations.slack.web import (
     api_base_url,
     bolt_logger,
@@ -159,10 +160,10 @@ class SlackAdapter:
         self._accepting = False
         if self.http is not None:
             self.http.refuse()
-        if not await self.interactions.inflight.wait():
+        if not await self.interactions.inflight.wait(STOP_GRACE_SECONDS):
             log.warning("slack: stopped with interactions still running")
         self._closing = True
-        if not await self._sending.wait():
+        if not await self._sending.wait(STOP_GRACE_SECONDS):
             log.warning("slack: stopped with a send still running")
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]

@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import SlackSettings
 from bot.domain import ChannelRef, Message
 from bot.errors import DeliveryError, DeliveryFailed
+from integrations.common.cache import BoundedCache
 from integrations.slack.render import Post, message_posts
 from integrations.slack.web import classify, error_code
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 OPEN_PER_MINUTE = 50
 DM_LIST_SECONDS = 600
 DM_PAGE = 1000
+# DM channels remembered (least recently used go first; a forgotten one is looked up again).
+DM_CACHE = 50_000
 # conversations.history is Tier 3 as well; a lookup happens only for a retried delivery.
 HISTORY_PER_MINUTE = 50
 HISTORY_LIMIT = 100
@@ -59,19 +62,25 @@ def message_id(channel: str, ts: str) -> str:
 
 
 class Sender:
-    def __init__(self, settings: SlackSettings, client: Callable[[], AsyncWebClient]) -> None:
+    def __init__(
+        self,
+        settings: SlackSettings,
+        client: Callable[[], AsyncWebClient],
+        *,
+        dm_capacity: int = DM_CACHE,
+    ) -> None:
         self._client = client
         burst = settings.send_burst
         self._posts = AsyncLimiter(burst, burst / settings.send_rate_per_second)
         self._opens = AsyncLimiter(OPEN_PER_MINUTE, 60)
         self._history = AsyncLimiter(HISTORY_PER_MINUTE, 60)
-        self._dms: dict[str, str] = {}
+        self._dms: BoundedCache[str, str] = BoundedCache(dm_capacity)
         self._listed_at: float | None = None
         self._listing = asyncio.Lock()
         self._progress: dict[str, Progress] = {}
 
     def remember_dm(self, user_id: str, channel: str) -> None:
-        self._dms[user_id] = channel
+        self._dms.put(user_id, channel)
 
     async def dm_channel(self, user_id: str) -> str:
         cached = self._dms.get(user_id)
@@ -83,7 +92,7 @@ class Sender:
         async with self._opens:
             response = await self._client().conversations_open(users=user_id)
         channel = str(response["channel"]["id"])
-        self._dms[user_id] = channel
+        self._dms.put(user_id, channel)
         return channel
 
     async def _list_dms(self) -> None:

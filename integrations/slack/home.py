@@ -10,12 +10,12 @@ from typing import Any
 from bot.domain import Button
 from bot.domain.plural import plural
 from bot.domain.views import Home
+from integrations.common.split import clip
 from integrations.slack.render import (
     MAX_SECTION,
     MAX_VIEW_BLOCKS,
     Block,
     button_element,
-    clip,
     mrkdwn,
     plain,
 )

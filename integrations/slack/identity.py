@@ -17,10 +17,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.domain import Actor, MemberInfo, Platform, Role
 from bot.errors import UserError
+from integrations.common.cache import BoundedCache
 from integrations.slack.web import error_code
 
 USER_TTL_SECONDS = 15 * 60
 GROUP_TTL_SECONDS = 5 * 60
+# Users remembered at once: a big workspace's least recently seen are looked up again.
+USER_CACHE = 20_000
 # Past this many unknown users, one users.list page (200 people, Tier 2) beats 200 users.info
 # calls (Tier 4): a 1,000-member channel costs a handful of calls instead of a thousand.
 BULK_THRESHOLD = 50
@@ -78,23 +81,23 @@ class Directory:
         client: Callable[[], AsyncWebClient],
         *,
         clock: Callable[[], float] = time.monotonic,
+        capacity: int = USER_CACHE,
     ) -> None:
         self.settings = settings
         self._client = client
         self._clock = clock
-        self._users: dict[str, tuple[float, User]] = {}
+        self._users: BoundedCache[str, User] = BoundedCache(
+            capacity, ttl=USER_TTL_SECONDS, clock=clock
+        )
         self._group: tuple[float, frozenset[str]] | None = None
         self._lock = asyncio.Lock()
 
     def _cached(self, user_id: str) -> User | None:
-        hit = self._users.get(user_id)
-        if hit is None or self._clock() - hit[0] > USER_TTL_SECONDS:
-            return None
-        return hit[1]
+        return self._users.get(user_id)
 
     def remember(self, user: User) -> None:
         if user.get("id"):
-            self._users[str(user["id"])] = (self._clock(), user)
+            self._users.put(str(user["id"]), user)
 
     async def user(self, user_id: str) -> User | None:
         """The user's record (cached); None when Slack does not know them."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
@@ -18,6 +18,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
 from bot.domain.views import Result
+from integrations.common.budget import within
+from integrations.common.inflight import InFlight
 from integrations.slack import render
 from integrations.slack.home import home_view
 from integrations.slack.web import error_code
@@ -34,34 +36,6 @@ STOP_GRACE_SECONDS = 30.0
 
 Respond = Callable[..., Awaitable[Any]]
 Ack = Callable[..., Awaitable[Any]]
-
-
-class InFlight:
-    """Counts work in progress, so stop() can wait for it to finish."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        self._count += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._count -= 1
-            if self._count == 0:
-                self._idle.set()
-
-    async def wait(self, grace: float = STOP_GRACE_SECONDS) -> bool:
-        """True when everything finished within `grace` seconds."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), grace)
-        except TimeoutError:
-            return False
-        return True
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -245,9 +219,8 @@ class Interactions:
                     actor, context.channel, context.command, fields=values, source_key=key
                 )
 
-            task = asyncio.ensure_future(work())
-            done, _ = await asyncio.wait({task}, timeout=SUBMIT_BUDGET_SECONDS)
-            if not done:  # too slow for the acknowledgement: close the modal, answer later
+            task = await within(work(), SUBMIT_BUDGET_SECONDS)
+            if not task.done():  # too slow for the acknowledgement: close the modal, answer later
                 await ack()
                 await self.late(task, context, user_id)
                 return

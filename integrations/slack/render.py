@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import Button, ChannelRef, Form, FormField, Message, Platform, Reply, Section
+from integrations.common.split import clip, split_text
 from integrations.common.text import slack_mrkdwn, slack_plain
 
 Block = dict[str, Any]
@@ -36,10 +37,6 @@ def plain(text: str, limit: int = MAX_SECTION) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
 
 
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def mrkdwn(text: str) -> str:
     """Core text -> Slack mrkdwn, with nothing a member wrote turned into a mention or a link
     (see integrations.common.text)."""
@@ -51,30 +48,12 @@ def fallback(text: str, limit: int = MAX_FALLBACK) -> str:
     return clip(slack_plain(text), limit) or " "
 
 
-def split_text(text: str, limit: int = MAX_SECTION) -> list[str]:
-    """Pieces of at most `limit` characters, cut at a paragraph, a line or a space if possible."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"))
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut < limit // 2:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
-
-
 def text_blocks(text: str) -> list[Block]:
     """Section blocks of escaped mrkdwn, each within the 3,000-character limit."""
     converted = mrkdwn(text)
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": piece or " "}}
-        for piece in split_text(converted)
+        for piece in split_text(converted, MAX_SECTION)
     ]
 
 

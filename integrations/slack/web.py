@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
 from bot.errors import DeliveryError, DeliveryFailed, DeliveryRetry
+from integrations.common.errors import retry_after as parse_retry_after
 
 DEFAULT_API_URL = "https://slack.com/api/"
 TIMEOUT_SECONDS = 30
@@ -100,13 +101,7 @@ def error_code(exc: SlackApiError) -> str:
 
 def retry_after(exc: SlackApiError) -> float | None:
     headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
-    raw = headers.get("retry-after")
-    if isinstance(raw, list):
-        raw = raw[0] if raw else None
-    try:
-        return max(float(raw), 0.0) if raw is not None else None
-    except ValueError:
-        return None
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def classify(exc: BaseException) -> DeliveryError:

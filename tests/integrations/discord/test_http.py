@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
+import discord
+import pytest
 from discord.http import Route
 
+from bot.errors import DeliveryRetry
+from integrations.discord.adapter import classify
 from integrations.discord.http import RoutedHTTPClient, rebase, regateway
 from tests.integrations.discord.conftest import StartBot
 from tests.integrations.discord.helpers import run
@@ -57,3 +62,13 @@ async def test_every_call_goes_to_the_configured_base(
     } <= paths
     assert ("POST", "interactions") in paths
     assert Route.BASE == DEFAULT
+
+
+@pytest.mark.parametrize(("header", "after"), [("2.5", 2.5), ("soon", None), (None, None)])
+def test_a_rate_limit_with_any_retry_after_is_retried_later(
+    header: str | None, after: float | None
+) -> None:
+    headers = {} if header is None else {"Retry-After": header}
+    response = SimpleNamespace(status=429, reason="Too Many Requests", headers=headers)
+    error = classify(discord.HTTPException(response, {"code": 0, "message": "slow down"}))
+    assert isinstance(error, DeliveryRetry) and error.after == after

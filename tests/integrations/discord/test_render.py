@@ -10,19 +10,8 @@ from integrations.discord.render import (
     embed_batches,
     plain_messages,
     section_embeds,
-    split_text,
     thread_name,
 )
-
-
-def test_text_splits_at_line_ends_within_2000() -> None:
-    text = "\n".join(f"line {i} " + "x" * 90 for i in range(60))
-    chunks = split_text(text)
-    assert all(len(c) <= 2000 for c in chunks) and len(chunks) == 3
-    assert all(c.startswith("line ") and c.endswith("x") for c in chunks)
-    assert "\n".join(chunks) == text
-    assert split_text("y" * 4500) == ["y" * 2000, "y" * 2000, "y" * 500]
-    assert split_text("") == [""]
 
 
 def test_sections_become_embeds_within_limits() -> None:

@@ -187,3 +187,18 @@ async def test_sends_are_paced(fake: FakeSlack, session: aiohttp.ClientSession) 
     # Two at once, then one every 50 ms: at least 6 × 50 ms.
     assert time.monotonic() - started >= 0.28
     assert all(c.status == 200 for c in fake.calls_to("chat.postMessage"))
+
+
+async def test_remembered_dm_channels_are_bounded(
+    fake: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    config = settings(fake)
+    _, sends = make_clients(config, session)
+    out = Sender(config, lambda: sends, dm_capacity=2)
+    out.remember_dm("U1", "DU1")
+    for n in range(3):
+        out.remember_dm(f"UO{n}", f"DUO{n}")
+    # U1's channel was the least recently used, so it was forgotten and is looked up again.
+    await out.send(DM_U1, Message("hi"), key="k")
+    assert len(fake.calls_to("users.conversations")) == 1
+    assert [p.text for p in fake.dms_to("U1")] == ["hi"]

@@ -111,3 +111,24 @@ async def test_a_channel_the_app_cannot_see_is_a_clear_refusal(
         people = directory_for(fake, session, tmp_path)
         with pytest.raises(UserError, match="Invite the app"):
             await people.channel_members("CNOPE")
+
+
+async def test_remembered_users_are_bounded(fake: FakeSlack) -> None:
+    async with aiohttp.ClientSession() as session:
+        settings: Settings = load_settings(
+            path=None,
+            env={
+                "CYCLES_CONFIG": "none",
+                "SLACK_BOT_TOKEN": fake.bot_token,
+                "SLACK_API_URL": fake.api_url,
+            },
+        )
+        reads, _ = make_clients(settings.slack, session)
+        people = Directory(settings, lambda: reads, capacity=2)
+        for user_id in ("UADMIN", "UOWNER", "UFAC"):
+            assert await people.user(user_id) is not None
+        assert len(fake.calls_to("users.info")) == 3
+        await people.user("UFAC")  # still remembered
+        assert len(fake.calls_to("users.info")) == 3
+        await people.user("UADMIN")  # the oldest was forgotten
+        assert len(fake.calls_to("users.info")) == 4

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from bot.commands.parser import parse
 from bot.domain import Button, ChannelRef, Form, FormField, Message, Platform, Reply, Section
+from integrations.common.split import split_text
 from integrations.slack import render
 
 CHANNEL = ChannelRef(Platform.SLACK, "T1", "C1")
@@ -34,7 +35,7 @@ def test_long_text_is_split_within_the_section_limit() -> None:
     joined = " ".join(b["text"]["text"] for b in blocks)
     assert all(f"paragraph {n} " in joined for n in range(20))
     # One unbroken word longer than a section is cut hard rather than dropped.
-    assert [len(p) for p in render.split_text("x" * 6500)] == [3000, 3000, 500]
+    assert [len(p) for p in split_text("x" * 6500, render.MAX_SECTION)] == [3000, 3000, 500]
 
 
 def test_messages_keep_to_fifty_blocks_and_sections_become_replies() -> None:
