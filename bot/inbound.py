@@ -24,7 +24,7 @@ class CorePort:
         self._metrics = metrics
         self._store = StateStore(self._deps.db)
         self._commands = tuple(
-            CommandInfo(s.path, s.usage, s.summary, s.fields) for s in dispatcher.specs
+            CommandInfo(s.path, s.usage, s.summary, s.fields, s.params) for s in dispatcher.specs
         )
 
     @property

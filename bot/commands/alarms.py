@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import parse_id
 from bot.domain import Reply, Role
+from bot.domain.params import id_param
 from bot.errors import UserError
 from bot.services import alarms, groups, scope
 from bot.services.context import Invocation
@@ -86,6 +87,7 @@ SPECS = (
         "alarms ack <id>",
         "Acknowledge an alarm: it stays open, but you have seen it.",
         alarms_ack,
+        params=(id_param("alarm", "alarm"),),
         min_role=Role.FACILITATOR,
     ),
     CommandSpec(
@@ -93,6 +95,7 @@ SPECS = (
         "alarms resolve <id>",
         "Resolve an alarm.",
         alarms_resolve,
+        params=(id_param("alarm", "alarm"),),
         min_role=Role.FACILITATOR,
     ),
 )

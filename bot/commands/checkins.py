@@ -10,6 +10,7 @@ from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import check_choice, check_int, check_text, parse_id
 from bot.domain import Button, Form, FormField, Reply
+from bot.domain.params import id_param
 from bot.errors import FieldErrors, UserError
 from bot.services import checkins, experiments, groups, privacy, scope
 from bot.services.context import Invocation
@@ -197,6 +198,7 @@ SPECS = (
         "confidence=0-100 visibility=group|facilitators|private named=yes|no]",
         "Log what happened in a running experiment, with how surprising it was.",
         checkin,
+        params=(id_param("experiment", "experiment", "experiment", required=False),),
         fields=FIELDS,
         details=(
             "Without an id: your one running experiment here, or a form to choose one "
@@ -208,6 +210,7 @@ SPECS = (
         "checkin edit <check-in id> [fields…]",
         "Change one of your check-ins.",
         checkin_edit,
+        params=(id_param("checkin", "check-in"),),
         fields=FIELDS,
     ),
 )

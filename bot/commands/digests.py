@@ -6,6 +6,7 @@ import zoneinfo
 
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import Message, Reply, Role, cron
+from bot.domain.params import Param
 from bot.errors import UserError
 from bot.services import groups
 from bot.services.context import Invocation
@@ -143,6 +144,7 @@ SPECS = (
         "digest preview [leader]",
         "This week's digest (or its leader variant), shown only to you before it is posted.",
         digest_preview,
+        params=(Param("leader", "flag", "The leader digest instead", example="leader"),),
         min_role=Role.LEADER,
     ),
     CommandSpec(
@@ -158,6 +160,16 @@ SPECS = (
         "digest schedule <cron>",
         "When the weekly digest goes out: five cron fields in the group's timezone.",
         digest_schedule,
+        params=(
+            Param(
+                "cron",
+                "cron",
+                "Five-field cron, e.g. 0 16 * * fri",
+                required=True,
+                rest=True,
+                example="0 16 * * fri",
+            ),
+        ),
         min_role=Role.FACILITATOR,
         details="Example: `digest schedule 0 16 * * fri` (Fridays at 16:00).",
     ),
@@ -166,6 +178,14 @@ SPECS = (
         "digest show [week]",
         "The latest posted digest, or the one for a week such as 2026-W48.",
         digest_show,
+        params=(
+            Param(
+                "week",
+                "text",
+                "An ISO week such as 2026-W48 (default: the latest)",
+                example="2026-W48",
+            ),
+        ),
     ),
     CommandSpec(("digest",), "digest <command>", "The weekly digest commands.", digest_help),
 )

@@ -6,6 +6,7 @@ from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import check_choice, check_text, parse_id
 from bot.domain import FormField, Reply
+from bot.domain.params import id_param
 from bot.domain.plural import plural
 from bot.errors import FieldErrors, NotFound, UserError
 from bot.services import checkins, events, experiments, groups, privacy, scope
@@ -262,12 +263,14 @@ SPECS = (
         "experiment show <id>",
         "An experiment and the check-ins you may see.",
         experiment_show,
+        params=(id_param("experiment", "experiment", "experiment"),),
     ),
     CommandSpec(
         ("experiment", "conclude"),
         "experiment conclude <id> [learned=… verdict=weaker|unchanged|stronger]",
         "Close an experiment with what was learned (its owner or a facilitator).",
         experiment_conclude,
+        params=(id_param("experiment", "experiment", "experiment"),),
         fields=CONCLUDE_FIELDS,
     ),
     CommandSpec(
@@ -275,5 +278,6 @@ SPECS = (
         "experiment adopt <id>",
         "Run another group's experiment here too, linked to the original.",
         experiment_adopt,
+        params=(id_param("experiment", "experiment", "experiment"),),
     ),
 )

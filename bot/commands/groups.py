@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import ChannelRef, Reply, Role
+from bot.domain.params import Param
 from bot.domain.plural import plural
 from bot.errors import UserError
 from bot.services import groups
@@ -135,6 +136,14 @@ SPECS = (
         "group link [code]",
         "Bridge two channels (on any platform) into one learning group, with a one-time code.",
         group_link,
+        params=(
+            Param(
+                "code",
+                "text",
+                "The code `group link` gave in the other channel; leave out to get one",
+                example="ABC123",
+            ),
+        ),
         min_role=Role.FACILITATOR,
         details="Without a code: get one here. With a code: join this channel to its group.",
     ),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from bot.commands.registry import Args, CommandSpec, Result, find
 from bot.domain import FormField, Reply, Role
+from bot.domain.params import Param
 from bot.services.context import Invocation
 
 
@@ -20,6 +21,26 @@ def describe_field(f: FormField) -> str:
     need = "" if f.required else ", optional"
     hint = f" ({f.hint})" if f.hint else ""
     return f"  {f.name}: {f.label}: {kind}{need}{hint}"
+
+
+def describe_param(p: Param) -> str:
+    kind = {
+        "id": "an id",
+        "integer": "a whole number",
+        "choice": f"one of {', '.join(p.options)}",
+        "template": "a template key (`round templates`)",
+        "duration": "a duration",
+        "cron": "five cron fields",
+        "user": "a person",
+        "flag": f"the word {p.name}",
+        "command": "a command",
+        "text": "text",
+    }[p.type]
+    if p.type == "integer" and p.minimum is not None and p.maximum is not None:
+        kind += f" from {p.minimum} to {p.maximum}"
+    need = "" if p.required else ", optional"
+    example = f" (e.g. `{p.sample()}`)" if p.example and p.type not in ("id", "flag") else ""
+    return f"  {p.name}: {p.description}: {kind}{need}{example}"
 
 
 def _subcommands(specs: Sequence[CommandSpec], words: list[str]) -> list[CommandSpec]:
@@ -50,6 +71,9 @@ def make_help(specs: Sequence[CommandSpec]) -> CommandSpec:
                     lines.append(spec.details)
                 if spec.min_role > Role.MEMBER:
                     lines.append(f"Who: {spec.min_role.label}s.")
+                if spec.params:
+                    lines.append("Arguments, in this order:")
+                    lines.extend(describe_param(p) for p in spec.params)
                 if spec.fields:
                     lines.append("Fields (fill the form, or type them inline as field=value):")
                     lines.extend(describe_field(f) for f in spec.fields)
@@ -68,4 +92,14 @@ def make_help(specs: Sequence[CommandSpec]) -> CommandSpec:
         "help [command]",
         "This list, or one command's fields (`help round`: the round commands).",
         help_command,
+        params=(
+            Param(
+                "command",
+                "command",
+                "A command, e.g. round start",
+                rest=True,
+                autocomplete="command",
+                example="round start",
+            ),
+        ),
     )

@@ -1,4 +1,5 @@
-"""Command specs: a path of words, a usage line, a handler, its form fields and who may run it."""
+"""Command specs: a path of words, a usage line, a handler, its positional parameters, its form
+fields and who may run it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain import Form, FormField, Reply, Role
+from bot.domain.params import Param
 from bot.services.context import Invocation
 
 
@@ -32,6 +34,8 @@ class CommandSpec:
     fields: tuple[FormField, ...] = ()
     min_role: Role = Role.MEMBER
     details: str = ""
+    # The words after the path, declared once for every platform's options and help.
+    params: tuple[Param, ...] = ()
 
     @property
     def name(self) -> str:

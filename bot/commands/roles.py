@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Message, Platform, Reply, Role
+from bot.domain.params import Param
 from bot.errors import NotFound, UserError
 from bot.services import members, outbox
 from bot.services.context import Invocation
@@ -115,6 +116,20 @@ async def role_usage(inv: Invocation, args: Args) -> Result:
     return Reply.text(f"Usage: `{USAGE}` (admins), and `whoami` for your own role.")
 
 
+# Who, then which role: a person picker and a choice on platforms that have them.
+ROLE_PARAMS = (
+    Param("user", "user", "Who", required=True, example="@ada"),
+    Param(
+        "role",
+        "choice",
+        "The role",
+        required=True,
+        options=("facilitator", "leader"),
+        example="facilitator",
+    ),
+)
+
+
 SPECS = (
     CommandSpec(("role",), "role", "The role commands.", role_usage, min_role=Role.ADMIN),
     CommandSpec(
@@ -122,6 +137,7 @@ SPECS = (
         "role add <user> facilitator|leader",
         "Make someone a facilitator or a leader.",
         role_add,
+        params=ROLE_PARAMS,
         min_role=Role.ADMIN,
     ),
     CommandSpec(
@@ -129,6 +145,7 @@ SPECS = (
         "role remove <user> facilitator|leader",
         "Take a role given with `role add` away again.",
         role_remove,
+        params=ROLE_PARAMS,
         min_role=Role.ADMIN,
     ),
     CommandSpec(("whoami",), "whoami", "Your role, and where it comes from.", whoami),

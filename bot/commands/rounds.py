@@ -10,6 +10,7 @@ from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.values import check_bool, check_choice, check_int, check_text, parse_id
 from bot.domain import Form, FormField, MemberInfo, Reply, Role, Visibility
+from bot.domain.params import Param, id_param
 from bot.domain.plural import plural
 from bot.errors import FieldErrors, NotFound, UserError
 from bot.services import groups, members
@@ -428,6 +429,22 @@ SPECS = (
         "round start [template] [for <duration>]",
         "Send a reflection round to every member of this channel by direct message.",
         round_start,
+        params=(
+            Param(
+                "template",
+                "template",
+                "The round template (default: the configured one)",
+                autocomplete="template",
+                example="weekly-reflection",
+            ),
+            Param(
+                "duration",
+                "duration",
+                "How long it stays open, e.g. 12h, 3d, 2w",
+                prefix="for",
+                example="3d",
+            ),
+        ),
         min_role=Role.FACILITATOR,
         details="The template defaults to the configured one; `round templates` lists them. "
         "The duration is e.g. 12h, 3d or 2w.",
@@ -437,12 +454,14 @@ SPECS = (
         "round status [id]",
         "How many have answered (the latest open round when no id is given).",
         round_status,
+        params=(id_param("round", "round", "round", required=False),),
     ),
     CommandSpec(
         ("round", "remind"),
         "round remind [id]",
         "Remind by direct message the members who have not answered yet.",
         round_remind,
+        params=(id_param("round", "round", "round", required=False),),
         min_role=Role.FACILITATOR,
     ),
     CommandSpec(
@@ -450,6 +469,7 @@ SPECS = (
         "round close [id]",
         "Close a round and post the summary of what was shared with the group.",
         round_close,
+        params=(id_param("round", "round", "round", required=False),),
         min_role=Role.FACILITATOR,
     ),
     CommandSpec(("round", "list"), "round list", "The open rounds in this channel.", round_list),
@@ -466,6 +486,7 @@ SPECS = (
         "visibility=group|facilitators|private named=yes|no]",
         "Answer (or edit your answers to) a reflection round.",
         answer,
+        params=(id_param("round", "round", "round", required=False),),
         details="With no fields a form opens, filled with your answers so far. Questions are "
         "named by their key (e.g. tried=…). An empty value removes that answer. visibility "
         "decides who may read your answers; named=yes shows your name with quotes.",

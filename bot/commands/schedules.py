@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.commands import forms
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import Reply, Role, cron
+from bot.domain.params import Param
 from bot.domain.plural import plural
 from bot.errors import UserError
 from bot.services import groups, schedules
@@ -211,6 +212,15 @@ SPECS = (
         SCHEDULE_USAGE,
         "Start rounds on a schedule, at that time in each member's own timezone.",
         round_schedule,
+        params=(
+            Param(
+                "schedule",
+                "cron",
+                "Five cron fields, then a template and for <duration> if wanted",
+                rest=True,
+                example="0 9 * * mon weekly-reflection for 3d",
+            ),
+        ),
         details="Five cron fields: minute hour day month weekday (0 or sun = Sunday). "
         f"Example: {EXAMPLE}. With no arguments it shows the schedule; facilitators set it.",
     ),
@@ -226,6 +236,14 @@ SPECS = (
         "timezone [<name>|auto]",
         "Your timezone for scheduled rounds (default: your profile's).",
         timezone_command,
+        params=(
+            Param(
+                "zone",
+                "text",
+                "An IANA name such as Europe/London, or auto",
+                example="Europe/London",
+            ),
+        ),
         details="An IANA name such as Europe/London or America/New_York; `auto` follows your "
         "platform profile again.",
     ),
@@ -234,6 +252,15 @@ SPECS = (
         "away [until <date>|for <duration>|off]",
         "Pause round prompts and reminders while you are away.",
         away_command,
+        params=(
+            Param(
+                "when",
+                "text",
+                "until <date>, for <duration> or off",
+                rest=True,
+                example="for 2w",
+            ),
+        ),
         details="`away until 2026-12-24` (inclusive) or `away for 2w`; `away off` ends it.",
     ),
 )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.domain.messages import Button, Form, FormField, Message, Reply
+from bot.domain.params import Param
 
 # What the core answers a command with: a reply, or a form to fill in.
 Result = Reply | Form
@@ -22,6 +23,7 @@ class CommandInfo:
     usage: str
     summary: str
     fields: tuple[FormField, ...] = ()
+    params: tuple[Param, ...] = ()
 
     @property
     def name(self) -> str:

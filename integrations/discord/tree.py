@@ -1,8 +1,9 @@
 """The `/cycles` application command, built from the core's command specs.
 
 Every core command becomes a subcommand (`round start` -> `/cycles round start`) whose options
-are typed: ids are integers with autocomplete, templates and roles are choices, users are user
-pickers, and each form field is an optional option of its kind. A command whose words are also
+are typed from the parameters each spec declares: ids are integers with autocomplete, templates
+and roles are choices, users are user pickers, and each form field is an optional option of its
+kind. A command whose words are also
 the start of longer commands (`checkin` and `checkin edit`) becomes a subcommand of the group
 (`/cycles checkin new`). An invocation is turned back into the core's command text plus form
 fields, so Discord runs exactly what the console and Slack run."""
@@ -14,10 +15,11 @@ import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from bot.domain import FormField
+from bot.domain import params as core
 
 ROOT = "cycles"
 ROOT_DESCRIPTION = "Learning Cycles: reflection rounds, experiments, check-ins and digests."
@@ -50,6 +52,8 @@ class Command(Protocol):
     def fields(self) -> tuple[FormField, ...]: ...
     @property
     def name(self) -> str: ...
+    @property
+    def params(self) -> tuple[core.Param, ...]: ...
 
 
 # Form fields whose values are ids that autocomplete can offer.
@@ -164,62 +168,28 @@ def _name(word: str) -> str:
     return cleaned or "run"
 
 
-def _id_param(name: str, what: str, autocomplete: str = "", *, required: bool = True) -> Param:
-    return Param(
-        name,
-        f"The {what} id (the number shown in lists)",
-        INTEGER,
-        required=required,
-        autocomplete=autocomplete,
-        min_value=1,
-    )
-
-
-def positional_params(templates: Sequence[str]) -> dict[str, tuple[Param, ...]]:
-    """Typed options for the words each known command takes after its path."""
-    template_choices = tuple((key, key) for key in templates)
-    role_choices = (("facilitator", "facilitator"), ("leader", "leader"))
-    return {
-        "help": (
-            Param("command", "A command, e.g. round start", kind="raw", autocomplete="command"),
-        ),
-        "round start": (
-            Param(
-                "template",
-                "The round template (default: the configured one)",
-                choices=template_choices if len(templates) <= MAX_CHOICES else (),
-                autocomplete="template",
-            ),
-            Param("duration", "How long it stays open, e.g. 12h, 3d, 2w", prefix="for"),
-        ),
-        "round status": (_id_param("round", "round", "round", required=False),),
-        "round remind": (_id_param("round", "round", "round", required=False),),
-        "round close": (_id_param("round", "round", "round", required=False),),
-        "answer": (_id_param("round", "round", "round", required=False),),
-        "experiment show": (_id_param("experiment", "experiment", "experiment"),),
-        "experiment conclude": (_id_param("experiment", "experiment", "experiment"),),
-        "experiment adopt": (_id_param("experiment", "experiment", "experiment"),),
-        "checkin": (_id_param("experiment", "experiment", "experiment", required=False),),
-        "checkin edit": (_id_param("checkin", "check-in"),),
-        "digest preview": (Param("leader", "The leader digest instead", BOOLEAN, kind="flag"),),
-        "digest show": (Param("week", "An ISO week such as 2026-W48 (default: the latest)"),),
-        "digest schedule": (
-            Param("cron", "Five-field cron, e.g. 0 16 * * fri", required=True, kind="raw"),
-        ),
-        "alarms ack": (_id_param("alarm", "alarm"),),
-        "alarms resolve": (_id_param("alarm", "alarm"),),
-        "role add": (
-            Param("user", "Who", USER, required=True),
-            Param("role", "The role", required=True, choices=role_choices),
-        ),
-        "role remove": (
-            Param("user", "Who", USER, required=True),
-            Param("role", "The role", required=True, choices=role_choices),
-        ),
-        "group link": (
-            Param("code", "The code `group link` gave in the other channel; leave out to get one"),
-        ),
-    }
+def core_param(p: core.Param, templates: Sequence[str]) -> Param:
+    """A command's declared parameter as a Discord option of the matching type."""
+    kind: Kind = "raw" if p.rest else "word"
+    base = Param(p.name, p.description, required=p.required, kind=kind, prefix=p.prefix)
+    if p.type in ("id", "integer"):
+        return replace(
+            base,
+            type=INTEGER,
+            autocomplete=p.autocomplete,
+            min_value=p.minimum,
+            max_value=p.maximum,
+        )
+    if p.type == "user":
+        return replace(base, type=USER)
+    if p.type == "flag":
+        return replace(base, type=BOOLEAN, kind="flag")
+    if p.type == "choice":
+        return replace(base, choices=tuple((o, o) for o in p.options))
+    if p.type == "template" and len(templates) <= MAX_CHOICES:
+        choices = tuple((key, key) for key in templates)
+        return replace(base, choices=choices, autocomplete=p.autocomplete)
+    return replace(base, autocomplete=p.autocomplete)
 
 
 def _takes_words(spec: Command) -> bool:
@@ -248,18 +218,11 @@ def field_param(f: FormField) -> Param:
     )
 
 
-def _params(
-    spec: Command, known: Mapping[str, tuple[Param, ...]], *, bare: bool = False
-) -> tuple[Param, ...]:
-    words = known.get(spec.name)
-    if words is None and bare:  # `round`, `digest`: the usage of their group, nothing to type
-        words = ()
-    if words is None:
-        words = (
-            (Param("args", "The rest of the command, as you would type it", kind="raw"),)
-            if _takes_words(spec)
-            else ()
-        )
+def _params(spec: Command, templates: Sequence[str], *, bare: bool = False) -> tuple[Param, ...]:
+    words: tuple[Param, ...] = tuple(core_param(p, templates) for p in spec.params)
+    if not words and not bare and _takes_words(spec):
+        # Undeclared words (`round` and `digest` alone only show their group's usage).
+        words = (Param("args", "The rest of the command, as you would type it", kind="raw"),)
     taken = {p.name for p in words}
     fields = tuple(field_param(f) for f in spec.fields if f.name not in taken)
     params = [*words, *fields][:MAX_OPTIONS]
@@ -269,7 +232,7 @@ def _params(
 
 def build_tree(specs: Sequence[Command], templates: Sequence[str] = ()) -> Tree:
     """Map every spec to a subcommand of /cycles (at most two words deep under it)."""
-    known = positional_params(sorted(templates))
+    keys = sorted(templates)
     paths = {spec.path for spec in specs}
     prefixes = {path[:n] for path in paths for n in range(1, len(path))}
     tree = Tree()
@@ -285,7 +248,7 @@ def build_tree(specs: Sequence[Command], templates: Sequence[str] = ()) -> Tree:
         if names in tree.subcommands:
             continue
         bare = words in prefixes
-        params = _params(spec, known, bare=bare)
+        params = _params(spec, keys, bare=bare)
         tree.subcommands[names] = SubCommand(words, names, spec.summary, params)
     return tree
 

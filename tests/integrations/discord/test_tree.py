@@ -6,6 +6,8 @@ from typing import Any
 from bot.commands import all_specs
 from bot.commands.registry import CommandSpec
 from bot.domain import FormField, Reply
+from bot.domain.params import Param, id_param
+from bot.domain.views import CommandInfo
 from integrations.discord.tree import (
     BOOLEAN,
     INTEGER,
@@ -121,3 +123,38 @@ def test_hash_changes_with_the_grammar_and_scope_only() -> None:
     assert three.digest("1:global") != one.digest("1:global")
     [args, x] = three.subcommands[("zeta",)].params
     assert (args.name, args.kind, x.kind) == ("args", "raw", "field")
+
+
+def test_a_new_command_declares_its_options_without_touching_the_adapter() -> None:
+    async def handler(inv: Any, args: Any) -> Reply:
+        return Reply.text("hi")
+
+    params = (
+        id_param("round", "round", "round"),
+        Param("mood", "choice", "How it went", required=True, options=("good", "bad")),
+        Param("tries", "integer", "How many tries", minimum=1, maximum=9),
+        Param("template", "template", "Which template", autocomplete="template"),
+        Param("who", "user", "Who"),
+        Param("loud", "flag", "Say it loudly"),
+        Param("note", "text", "The rest", rest=True, prefix="with"),
+    )
+    spec = CommandSpec(("zeta", "go"), "zeta go <round> good|bad …", "New.", handler, params=params)
+    tree = build_tree([*all_specs(), spec], TEMPLATES)
+    options = {o.name: o for o in tree.subcommands[("zeta", "go")].params}
+    assert [o.name for o in options.values()][:2] == ["round", "mood"]  # required first
+    assert (options["round"].type, options["round"].autocomplete) == (INTEGER, "round")
+    assert options["round"].min_value == 1
+    assert [c[1] for c in options["mood"].choices] == ["good", "bad"]
+    assert (options["tries"].min_value, options["tries"].max_value) == (1, 9)
+    assert [c[1] for c in options["template"].choices] == TEMPLATES
+    assert options["who"].type == USER and options["loud"].type == BOOLEAN
+    found = invoked(
+        tree, data("zeta", "go", round=4, mood="good", loud=True, note="it went", who="77")
+    )
+    assert found is not None and found.text == "zeta go 4 good 77 loud with it went"
+
+
+def test_the_port_command_info_builds_the_same_tree_as_the_specs() -> None:
+    specs = all_specs()
+    infos = [CommandInfo(s.path, s.usage, s.summary, s.fields, s.params) for s in specs]
+    assert build_tree(infos, TEMPLATES).payload() == build_tree(specs, TEMPLATES).payload()
