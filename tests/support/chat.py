@@ -3,6 +3,8 @@ usual people, and `say`/`ask`, which run one command and insist on a reply or a 
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.commands import Dispatcher
 from bot.domain import Actor, ChannelRef, Form, Platform, Reply, Role
 
@@ -32,7 +34,7 @@ CAL = actor("u3", "Cal")
 FAY = actor("u4", "Fay", Role.FACILITATOR)
 
 
-async def say(
+async def run(
     bot: Dispatcher,
     who: Actor,
     text: str,
@@ -40,35 +42,25 @@ async def say(
     *,
     fields: dict[str, str] | None = None,
     source_key: str | None = None,
-) -> Reply:
-    """Run a command that must answer with a reply (not a form)."""
-    result = await bot.handle(who, channel, text, fields=fields, source_key=source_key)
+) -> Reply | Form:
+    """Run one command as `who` in `channel`, as an adapter would."""
+    return await bot.handle(who, channel, text, fields=fields, source_key=source_key)
+
+
+async def say(bot: Dispatcher, who: Actor, text: str, *args: Any, **kw: Any) -> Reply:
+    """Run a command that must answer with a reply (not a form); arguments as for `run`."""
+    result = await run(bot, who, text, *args, **kw)
     assert isinstance(result, Reply), result
     return result
 
 
-async def ask(
-    bot: Dispatcher,
-    who: Actor,
-    text: str,
-    channel: ChannelRef = HERE,
-    *,
-    fields: dict[str, str] | None = None,
-    source_key: str | None = None,
-) -> Form:
-    """Run a command that must answer with a form to fill in."""
-    result = await bot.handle(who, channel, text, fields=fields, source_key=source_key)
+async def ask(bot: Dispatcher, who: Actor, text: str, *args: Any, **kw: Any) -> Form:
+    """Run a command that must answer with a form to fill in; arguments as for `run`."""
+    result = await run(bot, who, text, *args, **kw)
     assert isinstance(result, Form), result
     return result
 
 
-async def said(
-    bot: Dispatcher,
-    who: Actor,
-    text: str,
-    channel: ChannelRef = HERE,
-    *,
-    fields: dict[str, str] | None = None,
-) -> str:
+async def said(bot: Dispatcher, who: Actor, text: str, *args: Any, **kw: Any) -> str:
     """The text of the reply to a command that must answer with a reply."""
-    return (await say(bot, who, text, channel, fields=fields)).message.text
+    return (await say(bot, who, text, *args, **kw)).message.text

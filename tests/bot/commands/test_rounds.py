@@ -7,14 +7,13 @@ from sqlalchemy import func, select
 
 from bot.commands import rounds as round_commands
 from bot.commands.dispatch import Dispatcher
-from bot.commands.registry import Result
 from bot.domain import Actor, ChannelRef, Form, MemberInfo, Platform, Role
 from bot.services import outbox
 from bot.services import rounds as svc
 from bot.services.context import Deps
 from bot.store.models import Delivery, Response, Round
 from tests.support.adapter import RecordingAdapter
-from tests.support.chat import CHANNEL, actor, dm, say
+from tests.support.chat import CHANNEL, actor, dm, run, say
 from tests.support.clock import Clock
 
 FRAN = actor("F1", "Fran", Role.FACILITATOR)
@@ -34,18 +33,6 @@ def adapter(deps: Deps) -> RecordingAdapter:
 @pytest.fixture
 def bot(deps: Deps) -> Dispatcher:
     return Dispatcher(deps, round_commands.SPECS)
-
-
-async def run(
-    bot: Dispatcher,
-    who: Actor,
-    text: str,
-    *,
-    channel: ChannelRef = CHANNEL,
-    fields: dict[str, str] | None = None,
-    source_key: str | None = None,
-) -> Result:
-    return await bot.handle(who, channel, text, fields=fields, source_key=source_key)
 
 
 async def drain(deps: Deps) -> None:
