@@ -17,10 +17,10 @@ from bot.services import outbox
 from bot.store.models import Delivery
 from tests.conftest import PG_URL, empty_database
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import CHANNEL
 
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="CYCLES_TEST_POSTGRES_URL is not set")
 ADA = Actor(Platform.CONSOLE, "console", "U1", "Ada")
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
 
 
 def app_settings(url: str, tmp_path: Path, **env: str) -> Settings:

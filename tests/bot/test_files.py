@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, ChannelRef, Platform, Reply, Role
+from bot.domain import Actor, Platform, Reply, Role
 from bot.errors import DiskFull
 from bot.files import write_atomic
 from bot.services.context import Deps
 from tests.support import world
+from tests.support.chat import HERE
 from tests.support.clock import Clock
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
 FAY = Actor(Platform.CONSOLE, "console", "u1", "Fay", platform_role=Role.FACILITATOR)
 FULL = "Could not write {}: the disk is full. Ask an admin to free space."
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, ChannelRef, Platform, Reply, Role
+from bot.commands import Dispatcher
+from bot.domain import Role
 from bot.domain.plural import plural
-from bot.services.context import Deps
+from tests.support.chat import actor, said
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-FRAN = Actor(Platform.CONSOLE, "console", "u0", "Fran", platform_role=Role.ADMIN)
+FRAN = actor("u0", "Fran", Role.ADMIN)
 
 
 def test_one_is_singular_everything_else_plural() -> None:
@@ -23,15 +20,8 @@ def test_one_is_singular_everything_else_plural() -> None:
     assert plural(1_000_000, "entry", "entries") == "1000000 entries"
 
 
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
-
-
 async def say(bot: Dispatcher, text: str) -> str:
-    result = await bot.handle(FRAN, HERE, text)
-    assert isinstance(result, Reply), result
-    return result.message.text
+    return await said(bot, FRAN, text)
 
 
 async def test_cycle_list_and_group_count_in_the_singular(bot: Dispatcher) -> None:

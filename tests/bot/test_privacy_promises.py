@@ -15,18 +15,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Reply, Role
+from bot.domain import MemberInfo, Role
 from bot.logs import setup_logging
 from bot.services import outbox, privacy
 from bot.services.context import Deps
 from bot.store.models import Delivery, Digest, Round
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import actor, dm, say
 from tests.support.clock import Clock
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-FRAN = Actor(Platform.CONSOLE, "console", "F1", "Fran", platform_role=Role.FACILITATOR)
-ADA = Actor(Platform.CONSOLE, "console", "U1", "Adaline")
-BO = Actor(Platform.CONSOLE, "console", "U2", "Bo")
+FRAN = actor("F1", "Fran", Role.FACILITATOR)
+ADA = actor("U1", "Adaline")
+BO = actor("U2", "Bo")
 PEOPLE = [MemberInfo(a.user_id, a.display_name, a.timezone) for a in (FRAN, ADA, BO)]
 
 PRIVATE = "CANARY-PRIVATE-5d1e"
@@ -75,18 +75,8 @@ def adapter(deps: Deps) -> RecordingAdapter:
     return recording
 
 
-async def say(bot: Dispatcher, who: Actor, text: str, channel: ChannelRef = HERE) -> Reply:
-    result = await bot.handle(who, channel, text)
-    assert isinstance(result, Reply), result
-    return result
-
-
 def _read(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
-
-
-def dm(who: Actor) -> ChannelRef:
-    return ChannelRef(Platform.CONSOLE, "console", who.user_id, dm_user=who.user_id)
 
 
 async def drain(deps: Deps) -> None:

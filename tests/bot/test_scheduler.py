@@ -18,7 +18,6 @@ from bot.store.models import Digest, Group
 from tests.support.adapter import RecordingAdapter
 from tests.support.clock import Clock
 
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
 FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 
 

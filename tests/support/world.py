@@ -20,8 +20,7 @@ from bot.store.models import (
     Round,
     RoundRecipient,
 )
-
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
+from tests.support.chat import CHANNEL
 
 PROMPTS = [
     {"key": "tried", "text": "What did you try this week?"},

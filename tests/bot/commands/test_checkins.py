@@ -2,46 +2,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, Button, ChannelRef, Form, Platform, Reply
+from bot.commands import Dispatcher
+from bot.domain import Button
 from bot.domain.text import clean
 from bot.services.context import Deps
 from bot.store.models import CheckIn
+from tests.support.chat import ADA, BEA, CAL, ask, dm, say
 from tests.support.clock import Clock
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-DM_ADA = ChannelRef(Platform.CONSOLE, "console", "u1", dm_user="u1")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
-CAL = Actor(Platform.CONSOLE, "console", "u3", "Cal")
+DM_ADA = dm(ADA)
 NEW = "experiment new title={title} hypothesis=H try=X expect=E"
 FULL = {"happened": "We ran it", "surprise": "70", "confidence": "40"}
-
-
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
-
-
-async def say(
-    bot: Dispatcher, actor: Actor, text: str, channel: ChannelRef = HERE, **kw: object
-) -> Reply:
-    result = await bot.handle(actor, channel, text, **kw)  # type: ignore[arg-type]
-    assert isinstance(result, Reply), result
-    return result
-
-
-async def ask(
-    bot: Dispatcher, actor: Actor, text: str, channel: ChannelRef = HERE, **kw: object
-) -> Form:
-    result = await bot.handle(actor, channel, text, **kw)  # type: ignore[arg-type]
-    assert isinstance(result, Form), result
-    return result
 
 
 async def stored(deps: Deps) -> list[CheckIn]:

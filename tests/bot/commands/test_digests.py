@@ -2,32 +2,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
-from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, ChannelRef, Platform, Reply, Role
+from bot.commands import Dispatcher
+from bot.domain import Role
 from bot.services.context import Deps
 from bot.store.models import Delivery, Digest, Group
 from tests.support import world
+from tests.support.chat import actor, dm, say
 from tests.support.clock import Clock
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-DM = ChannelRef(Platform.CONSOLE, "console", "u3", dm_user="u3")
-MEM = Actor(Platform.CONSOLE, "console", "u3", "Mem")
-LEA = Actor(Platform.CONSOLE, "console", "u2", "Lea", platform_role=Role.LEADER)
-FAY = Actor(Platform.CONSOLE, "console", "u1", "Fay", platform_role=Role.FACILITATOR)
-
-
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
-
-
-async def say(bot: Dispatcher, actor: Actor, text: str, channel: ChannelRef = HERE) -> Reply:
-    result = await bot.handle(actor, channel, text)
-    assert isinstance(result, Reply), result
-    return result
+DM = dm("u3")
+MEM = actor("u3", "Mem")
+LEA = actor("u2", "Lea", Role.LEADER)
+FAY = actor("u1", "Fay", Role.FACILITATOR)
 
 
 async def a_week(deps: Deps, clock: Clock) -> int:

@@ -4,10 +4,9 @@ import asyncio
 
 from bot.commands.dispatch import Dispatcher
 from bot.commands.registry import Args, CommandSpec, Result
-from bot.domain import Actor, ChannelRef, Platform, Reply
+from bot.domain import Actor, Platform, Reply
 from bot.services.context import Deps, Invocation
-
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
+from tests.support.chat import HERE
 
 
 async def test_commands_take_turns(deps: Deps) -> None:

@@ -1,38 +1,15 @@
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
-from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, ChannelRef, Form, Platform, Reply, Role
+from bot.commands import Dispatcher
+from bot.domain import Form
 from bot.services.context import Deps
 from bot.store.models import Experiment
+from tests.support.chat import ADA, BEA, CAL, FAY, HERE, THERE, dm, say
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-THERE = ChannelRef(Platform.CONSOLE, "console", "elsewhere")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
-CAL = Actor(Platform.CONSOLE, "console", "u3", "Cal")
-FAY = Actor(Platform.CONSOLE, "console", "u4", "Fay", platform_role=Role.FACILITATOR)
-DM_ADA = ChannelRef(Platform.CONSOLE, "console", "u1", dm_user="u1")
+DM_ADA = dm(ADA)
 NEW = 'experiment new title="Cardio first" hypothesis="Results persuade" try="Run it" expect="Yes"'
-
-
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
-
-
-async def say(
-    bot: Dispatcher,
-    actor: Actor,
-    text: str,
-    channel: ChannelRef = HERE,
-    **kw: object,
-) -> Reply:
-    result = await bot.handle(actor, channel, text, **kw)  # type: ignore[arg-type]
-    assert isinstance(result, Reply), result
-    return result
 
 
 async def count_experiments(deps: Deps) -> int:

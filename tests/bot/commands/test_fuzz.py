@@ -13,17 +13,16 @@ from hypothesis import strategies as st
 
 from bot.commands import Dispatcher, all_specs, make_dispatcher
 from bot.commands.registry import CommandSpec
-from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Reply, Role
+from bot.domain import Actor, ChannelRef, MemberInfo, Reply, Role
 from bot.services.context import Deps
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import ADA, BEA, HERE, THERE, actor, dm
 from tests.support.clock import Clock
 
-OURS = ChannelRef(Platform.CONSOLE, "console", "learning")
-THEIRS = ChannelRef(Platform.CONSOLE, "console", "elsewhere")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
-FAY = Actor(Platform.CONSOLE, "console", "u4", "Fay", platform_role=Role.ADMIN)
-PLACES = [OURS, THEIRS, ChannelRef(Platform.CONSOLE, "console", "u1", dm_user="u1")]
+OURS = HERE
+THEIRS = THERE
+FAY = actor("u4", "Fay", Role.ADMIN)
+PLACES = [OURS, THEIRS, dm("u1")]
 INTERNAL = "Something went wrong on our side"
 SPECS = all_specs()
 

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
-from bot.commands import Dispatcher, make_dispatcher
+from bot.commands import Dispatcher
 from bot.domain import Actor, ChannelRef, Platform, Reply, Role
 from bot.services import groups
 from bot.services.context import Deps
@@ -18,11 +17,6 @@ OTHER = ChannelRef(Platform.DISCORD, "900", "701")
 ANA = Actor(Platform.SLACK, "T1", "U1", "Ana", platform_role=Role.FACILITATOR)
 DAN = Actor(Platform.DISCORD, "900", "11", "Dan", platform_role=Role.FACILITATOR)
 MEMBER = Actor(Platform.DISCORD, "900", "12", "Mo")
-
-
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
 
 
 async def say(bot: Dispatcher, actor: Actor, where: ChannelRef, text: str) -> Reply:

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import Dispatcher, all_specs, make_dispatcher
-from bot.domain import Actor, ChannelRef, Platform, Reply
-from bot.services.context import Deps
-
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-
-
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
+from bot.commands import Dispatcher, all_specs
+from tests.support.chat import ADA, said
 
 
 async def say(bot: Dispatcher, text: str) -> str:
-    result = await bot.handle(ADA, HERE, text)
-    assert isinstance(result, Reply), result
-    return result.message.text
+    return await said(bot, ADA, text)
 
 
 @pytest.mark.parametrize("word", ["cycle", "round", "experiment", "digest", "alarms", "group"])

@@ -6,27 +6,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, ChannelRef, Platform, Reply, Role
+from bot.commands import Dispatcher
+from bot.domain import Actor, Platform, Reply, Role
 from bot.errors import NotSaved, NotStorable
 from bot.services.context import Deps
 from bot.store.models import CheckIn, Experiment, Group, Member
+from tests.support import chat
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada", platform_role=Role.FACILITATOR)
+ADA = chat.actor("u1", "Ada", Role.FACILITATOR)
 NEW = 'experiment new title="{}" hypothesis=h try=t expect=e'
 FULL = {"happened": "We ran it", "surprise": "70", "confidence": "40"}
 
 
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
-
-
 async def say(bot: Dispatcher, text: str, fields: dict[str, str] | None = None) -> Reply:
-    result = await bot.handle(ADA, HERE, text, fields=fields)
-    assert isinstance(result, Reply), result
-    return result
+    return await chat.say(bot, ADA, text, fields=fields)
 
 
 async def experiments(deps: Deps) -> list[Experiment]:
@@ -141,7 +134,7 @@ async def test_a_value_the_database_refuses_is_not_called_a_reason_to_retry(
     """PostgreSQL refuses a display name longer than its column (SQLite stores it): that can
     never succeed, so the person is not told to try again."""
     long_name = Actor(Platform.CONSOLE, "console", "u9", "N" * 300)
-    reply = await bot.handle(long_name, HERE, "experiment list")
+    reply = await bot.handle(long_name, chat.HERE, "experiment list")
     assert isinstance(reply, Reply)
     if deps.db.is_sqlite:
         assert reply.message.text.startswith("No experiments here yet")

@@ -3,30 +3,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from bot.commands import Dispatcher, make_dispatcher
-from bot.domain import Actor, Button, ChannelRef, Platform, Reply
+from bot.commands import Dispatcher
+from bot.domain import Button
 from bot.services.context import Deps
 from bot.store.models import CheckIn, Experiment, Member
+from tests.support.chat import ADA, BEA, say
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
 NEW = "experiment new title={title} hypothesis=H try=X expect=E"
 CHECKIN = "checkin {id} happened={text} surprise=60 confidence=50 visibility={visibility}"
-
-
-@pytest.fixture
-def bot(deps: Deps) -> Dispatcher:
-    return make_dispatcher(deps)
-
-
-async def say(bot: Dispatcher, actor: Actor, text: str) -> Reply:
-    result = await bot.handle(actor, HERE, text)
-    assert isinstance(result, Reply), result
-    return result
 
 
 def _read(path: Path) -> str:

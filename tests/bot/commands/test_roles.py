@@ -7,14 +7,13 @@ from sqlalchemy import select
 
 from bot.commands import Dispatcher, make_dispatcher
 from bot.config import load_settings
-from bot.domain import Actor, ChannelRef, Message, Platform, Reply, Role
+from bot.domain import Actor, Message, Platform, Role
 from bot.services.context import Deps
 from bot.store.models import Delivery, Member
+from tests.support.chat import ADA, BEA, actor
+from tests.support.chat import said as say
 
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-ROOT = Actor(Platform.CONSOLE, "console", "u0", "Root", platform_role=Role.ADMIN)
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
+ROOT = actor("u0", "Root", Role.ADMIN)
 
 
 @pytest.fixture
@@ -26,12 +25,6 @@ def notified() -> list[int]:
 def bot(deps: Deps, notified: list[int]) -> Dispatcher:
     deps.notify_outbox = lambda: notified.append(1)
     return make_dispatcher(deps)
-
-
-async def say(bot: Dispatcher, actor: Actor, text: str) -> str:
-    result = await bot.handle(actor, HERE, text)
-    assert isinstance(result, Reply), result
-    return result.message.text
 
 
 async def stored_role(deps: Deps, user_id: str) -> str:

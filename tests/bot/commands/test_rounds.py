@@ -7,25 +7,20 @@ from sqlalchemy import func, select
 
 from bot.commands import rounds as round_commands
 from bot.commands.dispatch import Dispatcher
-from bot.commands.registry import Result
-from bot.domain import Actor, ChannelRef, Form, MemberInfo, Platform, Reply, Role
+from bot.domain import Actor, ChannelRef, Form, MemberInfo, Platform, Role
 from bot.services import outbox
 from bot.services import rounds as svc
 from bot.services.context import Deps
 from bot.store.models import Delivery, Response, Round
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import CHANNEL, actor, dm, run, say
 from tests.support.clock import Clock
 
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
-FRAN = Actor(Platform.CONSOLE, "console", "F1", "Fran", platform_role=Role.FACILITATOR)
-ADA = Actor(Platform.CONSOLE, "console", "U1", "Ada")
-BO = Actor(Platform.CONSOLE, "console", "U2", "Bo", "America/New_York")
-CY = Actor(Platform.CONSOLE, "console", "U3", "Cy")
+FRAN = actor("F1", "Fran", Role.FACILITATOR)
+ADA = actor("U1", "Ada")
+BO = actor("U2", "Bo", timezone="America/New_York")
+CY = actor("U3", "Cy")
 PEOPLE = [MemberInfo(a.user_id, a.display_name, a.timezone) for a in (ADA, BO, CY)]
-
-
-def dm(who: Actor) -> ChannelRef:
-    return ChannelRef(Platform.CONSOLE, "console", who.user_id, dm_user=who.user_id)
 
 
 @pytest.fixture
@@ -38,24 +33,6 @@ def adapter(deps: Deps) -> RecordingAdapter:
 @pytest.fixture
 def bot(deps: Deps) -> Dispatcher:
     return Dispatcher(deps, round_commands.SPECS)
-
-
-async def run(
-    bot: Dispatcher,
-    who: Actor,
-    text: str,
-    *,
-    channel: ChannelRef = CHANNEL,
-    fields: dict[str, str] | None = None,
-    source_key: str | None = None,
-) -> Result:
-    return await bot.handle(who, channel, text, fields=fields, source_key=source_key)
-
-
-async def say(bot: Dispatcher, who: Actor, text: str, **kw: object) -> Reply:
-    result = await run(bot, who, text, **kw)  # type: ignore[arg-type]
-    assert isinstance(result, Reply), result
-    return result
 
 
 async def drain(deps: Deps) -> None:

@@ -8,28 +8,23 @@ from sqlalchemy import select
 from bot.commands import rounds as round_commands
 from bot.commands import schedules as schedule_commands
 from bot.commands.dispatch import Dispatcher
-from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Reply, Role
+from bot.domain import MemberInfo, Role
 from bot.services import rounds as svc
 from bot.services.context import Deps
 from bot.store.models import Group, Member, Round
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import actor, dm
+from tests.support.chat import said as say
 
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
-DM = ChannelRef(Platform.CONSOLE, "console", "U1", dm_user="U1")
-FRAN = Actor(Platform.CONSOLE, "console", "F1", "Fran", "Europe/London", Role.FACILITATOR)
-ADA = Actor(Platform.CONSOLE, "console", "U1", "Ada", "Asia/Tokyo")
+DM = dm("U1")
+FRAN = actor("F1", "Fran", Role.FACILITATOR, timezone="Europe/London")
+ADA = actor("U1", "Ada", timezone="Asia/Tokyo")
 
 
 @pytest.fixture
 def bot(deps: Deps) -> Dispatcher:
     deps.adapters.add(RecordingAdapter(members={"learning": [MemberInfo("U1", "Ada")]}))
     return Dispatcher(deps, [*round_commands.SPECS, *schedule_commands.SPECS])
-
-
-async def say(bot: Dispatcher, who: Actor, text: str, channel: ChannelRef = CHANNEL) -> str:
-    result = await bot.handle(who, channel, text)
-    assert isinstance(result, Reply), result
-    return result.message.text
 
 
 async def group(deps: Deps) -> Group:

@@ -14,14 +14,11 @@ from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Reply, Role
 from bot.services.context import Deps
 from bot.store.models import Alarm, CheckIn, Experiment, Round
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import ADA, BEA, CAL, FAY, HERE, THERE, said
 from tests.support.clock import Clock
 
-OURS = ChannelRef(Platform.CONSOLE, "console", "learning")
-THEIRS = ChannelRef(Platform.CONSOLE, "console", "elsewhere")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
-CAL = Actor(Platform.CONSOLE, "console", "u3", "Cal")
-FAY = Actor(Platform.CONSOLE, "console", "u4", "Fay", platform_role=Role.FACILITATOR)
+OURS = HERE
+THEIRS = THERE
 OTHER_WORKSPACE = Actor(Platform.CONSOLE, "other", "u4", "Fay", platform_role=Role.FACILITATOR)
 NEW = 'experiment new title="{}" hypothesis=h try=t expect=e'
 FULL = {"happened": "We ran it", "surprise": "70", "confidence": "40"}
@@ -69,9 +66,7 @@ def bot(deps: Deps) -> Dispatcher:
 async def say(
     bot: Dispatcher, who: Actor, text: str, channel: ChannelRef, fields: dict[str, str] | None
 ) -> str:
-    result = await bot.handle(who, channel, text, fields=fields)
-    assert isinstance(result, Reply), result
-    return result.message.text
+    return await said(bot, who, text, channel, fields=fields)
 
 
 @pytest.fixture

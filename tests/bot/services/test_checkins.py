@@ -4,16 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain import Actor, ChannelRef, Platform, Role
+from bot.domain import Role
 from bot.errors import NotFound, UserError
 from bot.services import checkins, experiments, groups, members
 from bot.store.database import Database
+from tests.support.chat import ADA, BEA, CAL, HERE
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
-CAL = Actor(Platform.CONSOLE, "console", "u3", "Cal")
 
 
 async def _setup(db: Database) -> tuple[int, int, int, int]:

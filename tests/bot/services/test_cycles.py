@@ -2,13 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import ChannelRef, Platform
 from bot.errors import NotFound, UserError
 from bot.services import cycles, groups
 from bot.store.database import Database
-
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
-OTHER = ChannelRef(Platform.CONSOLE, "console", "elsewhere")
+from tests.support.chat import CHANNEL, OTHER
 
 
 async def test_tree_across_scales_and_groups(db: Database) -> None:

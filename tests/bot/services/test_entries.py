@@ -6,15 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.domain import ChannelRef, Platform
 from bot.services import entries
 from bot.store.database import Database
 from bot.store.models import AppState
 from tests.support import world
+from tests.support.chat import OTHER
 
 MON = datetime(2026, 11, 23, tzinfo=UTC)
 NEXT_MON = MON + timedelta(days=7)
-OTHER = ChannelRef(Platform.CONSOLE, "console", "elsewhere")
 
 
 async def test_only_group_visible_entries_in_the_window(db: Database) -> None:

@@ -4,17 +4,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain import Actor, ChannelRef, Platform, Role
+from bot.domain import Role
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.services import checkins, cycles, experiments, groups, members
 from bot.store.database import Database
 from bot.store.models import Experiment, Group
+from tests.support.chat import ADA, BEA, HERE, THERE
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-THERE = ChannelRef(Platform.CONSOLE, "console", "elsewhere")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
 
 
 async def _setup(db: Database) -> tuple[int, int, int, int]:

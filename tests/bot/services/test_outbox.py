@@ -13,11 +13,8 @@ from bot.services import outbox
 from bot.services.context import Deps
 from bot.store.models import Delivery
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import dm
 from tests.support.clock import Clock
-
-
-def dm(user: str) -> ChannelRef:
-    return ChannelRef(Platform.CONSOLE, "console", user, dm_user=user)
 
 
 async def queue(deps: Deps, key: str, user: str, text: str = "hello") -> bool:

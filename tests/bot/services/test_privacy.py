@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain import Actor, ChannelRef, Message, Platform, Role
+from bot.domain import ChannelRef, Message, Platform, Role
 from bot.services import checkins, cycles, erasure, experiments, groups, members, outbox, privacy
 from bot.store.database import Database
 from bot.store.models import (
@@ -23,11 +23,9 @@ from bot.store.models import (
     Round,
     RoundRecipient,
 )
+from tests.support.chat import ADA, BEA, HERE
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-HERE = ChannelRef(Platform.CONSOLE, "console", "learning")
-ADA = Actor(Platform.CONSOLE, "console", "u1", "Ada")
-BEA = Actor(Platform.CONSOLE, "console", "u2", "Bea")
 
 AUTHOR, VIEWER = 1, 2
 

@@ -8,16 +8,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Role, Visibility
+from bot.domain import Actor, MemberInfo, Platform, Role, Visibility
 from bot.errors import UserError
 from bot.services import groups, members, outbox, rounds
 from bot.services.context import Deps
 from bot.store.models import Delivery, Member, Response, Round, RoundRecipient
 from bot.summarise import Entry, Summary
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import CHANNEL
 from tests.support.clock import Clock
 
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
 FACILITATOR = Actor(Platform.CONSOLE, "console", "F1", "Fran", platform_role=Role.FACILITATOR)
 PEOPLE = [
     MemberInfo("U1", "Ada"),

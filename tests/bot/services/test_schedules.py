@@ -6,15 +6,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain import ChannelRef, MemberInfo, Platform
+from bot.domain import MemberInfo
 from bot.errors import UserError
 from bot.services import groups, outbox, schedules
 from bot.services.context import Deps
 from bot.store.models import Delivery, Digest, Group, Member, Round, RoundRecipient
 from tests.support.adapter import RecordingAdapter
+from tests.support.chat import CHANNEL
 from tests.support.clock import Clock
 
-CHANNEL = ChannelRef(Platform.CONSOLE, "console", "learning")
 PEOPLE = [
     MemberInfo("tokyo", "Tomo", "Asia/Tokyo"),
     MemberInfo("london", "Lee", "Europe/London"),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from bot.domain import ChannelRef, Platform
+from bot.domain import Platform
 from bot.domain.views import Home
 from bot.services import views
 from bot.services.keyvalue import StateStore
 from bot.store.database import Database
-from tests.bot.services.test_experiments import HERE, THERE, _new, _setup
+from tests.bot.services.test_experiments import _new, _setup
+from tests.support.chat import HERE, THERE, dm
 
-DM = ChannelRef(Platform.CONSOLE, "console", "u1", dm_user="u1")
+DM = dm("u1")
 
 
 async def test_lookups_put_the_channels_own_group_first(db: Database) -> None:
