@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select
 from bot.store.models import CheckIn
 from tests.faults.conftest import MakeBot
 from tests.support.loopback import FakePlatform
-from tests.support.postgres import PrivatePostgres, unavailable
+from tests.support.postgres import PrivatePostgres, running
 from tests.support.processes import BotProcess
 
 MEMBERS = 6
@@ -29,15 +29,8 @@ NOT_SAVED = "Not saved"
 
 @pytest.fixture
 def server() -> Iterator[PrivatePostgres]:
-    reason = unavailable()
-    if reason is not None:
-        pytest.skip(f"no private PostgreSQL: {reason}")
-    made = PrivatePostgres()
-    try:
-        made.start()
+    with running() as made:
         yield made
-    finally:
-        made.close()
 
 
 @dataclass

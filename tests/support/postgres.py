@@ -13,7 +13,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
@@ -86,3 +89,18 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):  # not running
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running() -> Iterator[PrivatePostgres]:
+    """A started private server for one test, stopped afterwards; the test is skipped where
+    this machine cannot run one."""
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(f"no private PostgreSQL: {reason}")
+    made = PrivatePostgres()
+    try:
+        made.start()
+        yield made
+    finally:
+        made.close()

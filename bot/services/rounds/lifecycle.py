@@ -112,17 +112,7 @@ async def start_round(
     )
     session.add(round_)
     await session.flush()
-    for member in recipients:
-        session.add(RoundRecipient(round_id=round_.id, member_id=member.id))
-        await outbox.enqueue(
-            session,
-            key=f"round:{round_.id}:prompt:{member.id}",
-            to=dm_to(round_, member),
-            message=prompt_message(round_, tz_of(member, group)),
-            round_id=round_.id,
-            member_id=member.id,
-            now=now,
-        )
+    await _invite(session, round_, group, recipients, now)
     await session.flush()
     return Started(round_, len(recipients), len(everyone) - len(recipients))
 
@@ -169,18 +159,7 @@ async def start_scheduled_round(
         return None
     query = select(Round).where(Round.group_id == group.id, Round.schedule_slot == slot_key)
     round_ = (await session.execute(query)).scalar_one()
-    for member in recipients:
-        session.add(RoundRecipient(round_id=round_.id, member_id=member.id))
-        await outbox.enqueue(
-            session,
-            key=f"round:{round_.id}:prompt:{member.id}",
-            to=dm_to(round_, member),
-            message=prompt_message(round_, tz_of(member, group)),
-            round_id=round_.id,
-            member_id=member.id,
-            now=now,
-            not_before=starts[member.id],
-        )
+    await _invite(session, round_, group, recipients, now, starts)
     await session.flush()
     return Started(round_, len(recipients), len(audience) - len(recipients))
 
@@ -266,3 +245,27 @@ async def close_due_rounds(deps: Deps) -> int:
         except Exception as exc:  # one round's summary must not hold up the others
             log.error("summary of round %s failed: %s", round_id, type(exc).__name__)
     return len(closed)
+
+
+async def _invite(
+    session: AsyncSession,
+    round_: Round,
+    group: Group,
+    recipients: Sequence[Member],
+    now: datetime,
+    starts: Mapping[int, datetime] | None = None,
+) -> None:
+    """Record each recipient and queue their prompt, keyed so a repeat queues nothing; `starts`
+    holds a scheduled round's prompts back until each member's local start time."""
+    for member in recipients:
+        session.add(RoundRecipient(round_id=round_.id, member_id=member.id))
+        await outbox.enqueue(
+            session,
+            key=f"round:{round_.id}:prompt:{member.id}",
+            to=dm_to(round_, member),
+            message=prompt_message(round_, tz_of(member, group)),
+            round_id=round_.id,
+            member_id=member.id,
+            now=now,
+            not_before=None if starts is None else starts[member.id],
+        )

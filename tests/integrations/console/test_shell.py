@@ -16,7 +16,7 @@ from bot.config import Settings, load_settings
 from integrations.console.adapter import ConsoleAdapter
 from integrations.console.lines import StreamLines
 from integrations.console.shell import Shell
-from tests.support.postgres import PrivatePostgres, unavailable
+from tests.support.postgres import PrivatePostgres, running
 
 
 async def run_script(settings: Settings, lines: list[str]) -> str:
@@ -105,15 +105,8 @@ class ScriptWithActions:
 
 @pytest.fixture
 def server() -> Iterator[PrivatePostgres]:
-    reason = unavailable()
-    if reason is not None:
-        pytest.skip(f"no private PostgreSQL: {reason}")
-    made = PrivatePostgres()
-    try:
-        made.start()
+    with running() as made:
         yield made
-    finally:
-        made.close()
 
 
 async def test_the_shell_keeps_reading_while_the_database_is_away(
