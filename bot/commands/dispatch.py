@@ -12,13 +12,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import DataError
-
 from bot.commands import forms
 from bot.commands.parser import parse
 from bot.commands.registry import CommandSpec, Result, find
 from bot.domain import Actor, ChannelRef, Reply
-from bot.errors import FieldErrors, NotSaved, NotStorable, UserError
+from bot.errors import FieldErrors, NotSaved, UserError
 from bot.services import members, rounds
 from bot.services.context import Deps, Invocation
 
@@ -35,13 +33,6 @@ CONCURRENT_COMMANDS = 2
 # finished for this long (a model writing a digest, a platform slow to list a channel), the
 # next ones go ahead anyway.
 STALL_SECONDS = 1.0
-
-
-def refused_value(exc: BaseException) -> bool:
-    """True when the database refused a value it can never store (a NUL, a number out of
-    range, a string too big), as opposed to being unreachable or busy."""
-    # SQLAlchemy wraps every driver's DB-API DataError (sqlite3, psycopg) as its own DataError.
-    return isinstance(exc.__cause__, DataError)
 
 
 class Turns:
@@ -172,8 +163,6 @@ class Dispatcher:
             args = forms.clean_args(spec.fields, rest, values)
             return await spec.handler(inv, args)
         except NotSaved as exc:
-            if refused_value(exc):
-                return Reply.text(str(NotStorable()))
             return Reply.text(str(exc))
         except FieldErrors as exc:
             return Reply.text(str(exc), errors=exc.errors)

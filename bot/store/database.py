@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.errors import ConfigError, NotSaved
+from bot.errors import ConfigError, NotSaved, NotStorable
 
 # A server that does not answer within this long counts as unreachable at start.
 CONNECT_SECONDS = 15.0
@@ -79,6 +79,10 @@ class Database:
         except (OperationalError, DBAPIError) as exc:
             if isinstance(exc.orig, _integrity_errors()):
                 raise
+            # A value the database can never store (a string too big, a number out of range)
+            # is the person's to change, not a reason to try again.
+            if isinstance(exc, DataError):
+                raise NotStorable() from exc
             raise NotSaved() from exc
 
     async def dispose(self) -> None:
