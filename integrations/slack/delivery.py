@@ -40,6 +40,10 @@ DM_LIST_SECONDS = 600
 DM_PAGE = 1000
 # DM channels remembered (least recently used go first; a forgotten one is looked up again).
 DM_CACHE = 50_000
+# Half-sent messages waiting for their retry: a retry comes within the outbox's backoff, so an
+# entry older than a day is a delivery that was given up on, and the map never grows unbounded.
+PROGRESS_CACHE = 10_000
+PROGRESS_SECONDS = 86_400.0
 # conversations.history is Tier 3 as well; a lookup happens only for a retried delivery.
 HISTORY_PER_MINUTE = 50
 HISTORY_LIMIT = 100
@@ -68,6 +72,7 @@ class Sender:
         client: Callable[[], AsyncWebClient],
         *,
         dm_capacity: int = DM_CACHE,
+        progress_capacity: int = PROGRESS_CACHE,
     ) -> None:
         self._client = client
         burst = settings.send_burst
@@ -77,7 +82,9 @@ class Sender:
         self._dms: BoundedCache[str, str] = BoundedCache(dm_capacity)
         self._listed_at: float | None = None
         self._listing = asyncio.Lock()
-        self._progress: dict[str, Progress] = {}
+        self._progress: BoundedCache[str, Progress] = BoundedCache(
+            progress_capacity, ttl=PROGRESS_SECONDS
+        )
 
     def remember_dm(self, user_id: str, channel: str) -> None:
         self._dms.put(user_id, channel)
@@ -162,7 +169,7 @@ class Sender:
             except Exception as exc:
                 error = exc if isinstance(exc, DeliveryError) else classify(exc)
                 if key and progress.done > 0 and not isinstance(error, DeliveryFailed):
-                    self._progress[key] = progress
+                    self._progress.put(key, progress)
                 raise error from None
             progress.done += 1
         assert progress.parent_ts is not None

@@ -202,3 +202,25 @@ async def test_remembered_dm_channels_are_bounded(
     await out.send(DM_U1, Message("hi"), key="k")
     assert len(fake.calls_to("users.conversations")) == 1
     assert [p.text for p in fake.dms_to("U1")] == ["hi"]
+
+
+async def test_half_sent_messages_remembered_are_bounded(
+    fake: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    fake.rate_limits = True  # about one post a second per channel, bursts of three
+    fake.retry_after = 1
+    config = settings(fake)
+    _, sends = make_clients(config, session)
+    out = Sender(config, lambda: sends, progress_capacity=2)
+    message = Message("digest", sections=tuple(Section(f"S{n}", "t") for n in range(4)))
+    channels = [ChannelRef(Platform.SLACK, "T0001", f"C{n + 10}") for n in range(3)]
+    for n, channel in enumerate(channels):
+        fake.add_channel(channel.channel, ["U1"])
+        with pytest.raises(DeliveryRetry):
+            await out.send(channel, message, key=f"digest:{n}")
+    # The newest half-sent thread is resumed from memory; the oldest was forgotten, so whether
+    # it went out is looked up in Slack's history like after a restart.
+    assert await out.find_sent(channels[2], "digest:2") is None
+    assert fake.calls_to("conversations.history") == []
+    assert await out.find_sent(channels[0], "digest:0") is not None
+    assert len(fake.calls_to("conversations.history")) == 1
