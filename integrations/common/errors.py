@@ -6,6 +6,13 @@ from __future__ import annotations
 import logging
 import secrets
 import traceback
+from collections.abc import Collection, Mapping
+
+from bot.errors import DeliveryError, DeliveryFailed, DeliveryRetry
+
+# Statuses every platform's API uses for "not now": rate limited, or the service (or a proxy in
+# front of it) is briefly unavailable. 412 is how Teams says a conversation is busy.
+RETRY_STATUSES = frozenset({408, 412, 425, 429})
 
 
 def reference() -> str:
@@ -33,3 +40,27 @@ def retry_after(raw: object) -> float | None:
     except ValueError:
         return None
     return max(seconds, 0.0) if seconds == seconds else None  # NaN is not a wait
+
+
+def by_status(
+    status: int,
+    code: str,
+    *,
+    after: object = None,
+    transient: Collection[str] = (),
+    hints: Mapping[str, str] | None = None,
+) -> DeliveryError:
+    """A platform's refused call as the outbox understands it: try again later (rate limits,
+    outages, codes the platform calls transient) or give up, saying why. `code` is the
+    platform's error code (never text from a message); `after` is its Retry-After header."""
+    if status == 429:
+        return DeliveryRetry("rate limited", after=retry_after(after) or 1.0)
+    if status >= 500 or status in RETRY_STATUSES or code in transient:
+        return DeliveryRetry(f"{code} (HTTP {status})", after=retry_after(after))
+    hint = (hints or {}).get(code)
+    return DeliveryFailed(f"{code}: {hint}" if hint else f"{code} (HTTP {status})")
+
+
+def unreachable(exc: BaseException) -> DeliveryRetry:
+    """No answer at all (refused, reset, timed out): the platform may be back in a moment."""
+    return DeliveryRetry(f"connection: {type(exc).__name__}")

@@ -21,10 +21,10 @@ from aiolimiter import AsyncLimiter
 from discord.http import handle_message_parameters
 
 from bot.domain import ChannelRef, MemberInfo, Message, Platform
-from bot.errors import ConfigError, DeliveryFailed, DeliveryRetry
+from bot.errors import ConfigError, DeliveryError, DeliveryFailed, DeliveryRetry
 from bot.ports import Port
 from integrations.common.cache import BoundedCache
-from integrations.common.errors import retry_after
+from integrations.common.errors import by_status, unreachable
 from integrations.common.split import split_text
 from integrations.discord import customids
 from integrations.discord.client import make_client
@@ -75,20 +75,15 @@ def nonce(key: str, part: int) -> str:
     return hashlib.sha256(f"{key}:{part}".encode()).hexdigest()[:NONCE_LENGTH]
 
 
-def classify(exc: BaseException) -> DeliveryRetry | DeliveryFailed:
+def classify(exc: BaseException) -> DeliveryError:
     """A Discord failure -> retry later, or give up (and say why)."""
     if isinstance(exc, discord.RateLimited):
         return DeliveryRetry("rate limited", after=exc.retry_after)
     if isinstance(exc, discord.HTTPException):
-        if exc.status == 429:
-            after = exc.response.headers.get("Retry-After") if exc.response else None
-            return DeliveryRetry("rate limited", after=retry_after(after))
-        if exc.status >= 500:
-            return DeliveryRetry(f"discord error {exc.status}")
-        if exc.code in PERMANENT:
-            return DeliveryFailed(f"{exc.code}: {PERMANENT[exc.code]}")
-        return DeliveryFailed(f"{exc.status} {exc.code}: {exc.text[:120]}")
-    return DeliveryRetry(f"connection: {type(exc).__name__}")
+        after = exc.response.headers.get("Retry-After") if exc.response else None
+        hints = {str(code): why for code, why in PERMANENT.items()}
+        return by_status(exc.status, str(exc.code or exc.status), after=after, hints=hints)
+    return unreachable(exc)
 
 
 class DiscordAdapter:

@@ -19,7 +19,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
-from bot.errors import DeliveryError, DeliveryFailed, DeliveryRetry
+from bot.errors import DeliveryError, DeliveryRetry
+from integrations.common.errors import by_status, unreachable
 from integrations.common.errors import retry_after as parse_retry_after
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -108,16 +109,19 @@ def classify(exc: BaseException) -> DeliveryError:
     """A failed Web API call as the outbox understands it. The reason never carries a token or
     message text: Slack's error code, an HTTP status, or an exception type."""
     if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
         code = error_code(exc)
-        if status == 429 or code in ("ratelimited", "rate_limited"):
-            return DeliveryRetry("ratelimited", after=retry_after(exc) or 1.0)
-        if status >= 500 or code in TRANSIENT:
-            return DeliveryRetry(f"slack {code}", after=retry_after(exc))
-        hint = PERMANENT_HINTS.get(code)
-        return DeliveryFailed(f"{code}: {hint}" if hint else code)
+        # Slack answers most refusals with 200 and an error code; its rate limit code is a 429.
+        status = 429 if code in ("ratelimited", "rate_limited") else exc.response.status_code
+        headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+        return by_status(
+            status,
+            code,
+            after=headers.get("retry-after"),
+            transient=TRANSIENT,
+            hints=PERMANENT_HINTS,
+        )
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-        return DeliveryRetry(f"connection: {type(exc).__name__}")
+        return unreachable(exc)
     if isinstance(exc, SlackClientError):
         return DeliveryRetry(f"client: {type(exc).__name__}")
     return DeliveryRetry(type(exc).__name__)

@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from integrations.common.errors import log_failure, retry_after
+from bot.errors import DeliveryFailed, DeliveryRetry
+from integrations.common.errors import by_status, log_failure, retry_after, unreachable
 
 
 def test_a_failure_logs_its_reference_and_type_never_its_message(
@@ -35,3 +36,37 @@ def test_retry_after_is_seconds_to_wait(raw: object, seconds: float) -> None:
 @pytest.mark.parametrize("raw", [None, "", "soon", "Wed, 21 Oct 2026 07:28:00 GMT", [], "nan"])
 def test_a_retry_after_that_is_not_seconds_is_none(raw: object) -> None:
     assert retry_after(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "after", "retry", "wait"),
+    [
+        (429, "rate_limited", "7", True, 7.0),
+        (429, "rate_limited", None, True, 1.0),  # no header: wait a second, not zero
+        (412, "PreconditionFailed", None, True, None),  # Teams: the conversation is busy
+        (502, "BadGateway", "2", True, 2.0),
+        (504, "GatewayTimeout", "soon", True, None),
+        (200, "fatal_error", None, True, None),  # a code the platform calls transient
+        (403, "MessageWritesBlocked", None, False, None),
+        (404, "channel_not_found", None, False, None),
+    ],
+)
+def test_every_platform_classifies_a_refusal_the_same_way(
+    status: int, code: str, after: str | None, retry: bool, wait: float | None
+) -> None:
+    error = by_status(
+        status,
+        code,
+        after=after,
+        transient={"fatal_error"},
+        hints={"channel_not_found": "the channel was not found"},
+    )
+    assert isinstance(error, DeliveryRetry if retry else DeliveryFailed)
+    if isinstance(error, DeliveryRetry):
+        assert error.after == wait
+    if code == "channel_not_found":
+        assert str(error) == "channel_not_found: the channel was not found"
+
+
+def test_no_answer_at_all_is_retried() -> None:
+    assert isinstance(unreachable(ConnectionResetError()), DeliveryRetry)
