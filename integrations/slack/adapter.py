@@ -98,14 +98,16 @@ class SlackAdapter:
     def sends(self) -> AsyncWebClient:
         return self._web()[1]
 
-    async def respond(self, url: str, payload: dict[str, Any]) -> None:
+    async def respond(self, url: str, payload: dict[str, Any]) -> bool:
         """POST an answer to a response URL on the clients' HTTP session. (bolt's `respond`
         opens a session, so a connection, per answer: under load that was a third of the
         bot's time after acknowledging a command.)"""
         self._web()
         assert self._session is not None
         client = AsyncWebhookClient(url=url, session=self._session, logger=sdk_logger())
-        await client.send_dict(payload)
+        # The webhook client reports a refusal (an expired URL, Slack's outage) as a status,
+        # not an exception: False lets the caller answer another way instead of going silent.
+        return (await client.send_dict(payload)).status_code < 400
 
     # --- the seam --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
 from bot.domain.views import Result
 from integrations.common.budget import within
+from integrations.common.errors import log_failure
 from integrations.common.inflight import InFlight
 from integrations.slack import render
 from integrations.slack.home import home_view
@@ -99,13 +100,24 @@ class Interactions:
             return False
         return True
 
-    async def tell(self, reply: Reply, respond: Respond | None, channel: ChannelRef) -> None:
-        """Answer through the response URL when there is one, else by DM or in the channel."""
+    async def tell(
+        self,
+        reply: Reply,
+        respond: Respond | None,
+        channel: ChannelRef,
+        person: ChannelRef | None = None,
+    ) -> None:
+        """Answer through the response URL when there is one, else by DM or in the channel.
+        `person` is the DM of whoever asked, for when Slack refuses the response URL."""
         if respond is not None:
             url = getattr(respond, "response_url", None)
             for payload in render.reply_payloads(reply):
                 if url:  # on the adapter's own HTTP session, not a new one per answer
-                    await self.adapter.respond(str(url), {**payload, "replace_original": False})
+                    body = {**payload, "replace_original": False}
+                    if not await self.adapter.respond(str(url), body):
+                        log.warning("slack refused a response URL; answering by DM instead")
+                        await self.adapter.sender.send(person or self.dm(channel), reply.message)
+                        return
                 else:
                     await respond(replace_original=False, **payload)
             return
@@ -124,12 +136,13 @@ class Interactions:
         trigger_id: str | None,
         respond: Respond | None,
         origin: str | None = None,
+        person: ChannelRef | None = None,
     ) -> None:
         if isinstance(result, Form):
             if trigger_id and await self.open_form(result, channel, trigger_id, origin):
                 return
             result = Reply(form_message(result))
-        await self.tell(result, respond, channel)
+        await self.tell(result, respond, channel, person)
 
     # --- the slash command ----------------------------------------------------------------
 
@@ -151,18 +164,28 @@ class Interactions:
                     str(body.get("text", "")),
                     source_key=f"slack:command:{trigger_id}",
                 )
-                await self.answer(result, channel, trigger_id=trigger_id, respond=respond)
+                person = self.dm(channel, user_id)
+                await self.answer(
+                    result, channel, trigger_id=trigger_id, respond=respond, person=person
+                )
             except Exception as exc:
-                await self.failed(exc, respond, channel)
+                await self.failed(exc, respond, channel, self.dm(channel, user_id))
 
-    async def failed(self, exc: Exception, respond: Respond | None, channel: ChannelRef) -> None:
+    async def failed(
+        self,
+        exc: Exception,
+        respond: Respond | None,
+        channel: ChannelRef,
+        person: ChannelRef | None = None,
+    ) -> None:
         """Slack trouble while answering: the person still hears something, never a trace."""
-        log.error("slack interaction failed: %s", type(exc).__name__)
+        log_failure(log, "slack interaction", exc)
         with suppress(Exception):
             await self.tell(
                 Reply.text("Slack did not take my answer just now. Please try again."),
                 respond,
                 channel,
+                person,
             )
 
     # --- buttons --------------------------------------------------------------------------
@@ -193,10 +216,15 @@ class Interactions:
                     actor, channel, command, source_key=f"slack:action:{trigger_id}"
                 )
                 await self.answer(
-                    result, channel, trigger_id=trigger_id, respond=respond_to, origin=origin
+                    result,
+                    channel,
+                    trigger_id=trigger_id,
+                    respond=respond_to,
+                    origin=origin,
+                    person=self.dm(channel, user_id),
                 )
             except Exception as exc:
-                await self.failed(exc, respond_to, channel)
+                await self.failed(exc, respond_to, channel, self.dm(channel, user_id))
 
     # --- modal submissions ----------------------------------------------------------------
 
@@ -263,7 +291,7 @@ class Interactions:
                 await self.adapter.sender.send(context.channel, result.message)
             await self.refresh_origin(context.origin, result)
         except Exception as exc:
-            log.error("after a submission: %s", type(exc).__name__)
+            log_failure(log, "answering after a submission", exc)
 
     async def late(
         self, task: asyncio.Future[Result], context: render.FormContext, user_id: str
@@ -279,7 +307,7 @@ class Interactions:
                 await self.adapter.sender.send(to_dm, result.message)
             await self.refresh_origin(context.origin, result)
         except Exception as exc:
-            log.error("late answer to a submission failed: %s", type(exc).__name__)
+            log_failure(log, "a late answer to a submission", exc)
 
     async def refresh_origin(self, origin: str | None, result: Result) -> None:
         """After a successful answer, the DM the form came from shows the reply's buttons (the

@@ -140,6 +140,7 @@ class FakeSlack:
         # Fault injection.
         self.ratelimit_dms: dict[str, int] = {}  # user -> chat.postMessage 429s still to give
         self.fail_dms: dict[str, str] = {}  # user -> permanent error code for their DM
+        self.respond_status = 200  # what every response URL answers
         self.hold_dms_after: int | None = None  # hold DM posts after this many went through
         self.outage: dict[str, int] = {}  # method -> HTTP 500s still to give
         self.unreadable: set[str] = set()  # channels whose history needs a missing scope
@@ -540,6 +541,8 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self.respond_status != 200:  # an expired or refused response URL
+            return web.Response(status=self.respond_status, text="expired_url")
         self.responses.append({"url": str(request.url), **body})
         return web.Response(text="ok")
 

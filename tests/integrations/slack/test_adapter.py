@@ -277,3 +277,11 @@ async def test_stop_waits_for_work_already_acknowledged(bot: Bot) -> None:
     await stopping
     assert len(bot.fake.responses) == 1
     assert "Learning Cycles commands" in str(bot.fake.responses[0]["text"])
+
+
+async def test_a_refused_response_url_still_answers_the_person_by_dm(bot: Bot) -> None:
+    bot.fake.respond_status = 404  # the response URL expired before the answer was ready
+    await bot.driver.slash("U05", CHANNEL, "help")
+    await bot.until(lambda: bool(bot.fake.dms_to("U05")))
+    assert "round" in bot.fake.dms_to("U05")[0].text
+    assert bot.fake.responses == []
