@@ -32,7 +32,7 @@ from sqlalchemy import select
 from bot.domain.cron import last_fire, next_after
 from bot.domain.cron import parse as cron
 from bot.logs import log_failure
-from bot.services import alarms, privacy, rounds, schedules
+from bot.services import alarms, events, privacy, rounds, schedules
 from bot.services.context import Deps
 from bot.services.schedules import EARLIEST_ZONE
 from bot.store.models import Group
@@ -152,6 +152,11 @@ class Scheduler:
             "exports-expire",
             IntervalTrigger(seconds=privacy.EXPORT_SWEEP.total_seconds()),
             lambda _at: privacy.expire_exports(deps.settings.bot.data_dir, deps.clock()),
+        )
+        self.add(
+            "events-expire",
+            IntervalTrigger(seconds=events.EVENT_SWEEP.total_seconds()),
+            lambda _at: events.forget_old_events(deps.db, deps.clock()),
         )
         self.add("rounds-close", tick, lambda _at: rounds.close_due_rounds(deps))
         self.add("rounds-remind", tick, lambda _at: rounds.send_due_reminders(deps))

@@ -89,6 +89,7 @@ async def test_jobs_have_fixed_ids_one_digest_per_group_and_rounds_where_schedul
     await scheduler.start(paused=True)
     runs = next_runs(scheduler)
     housekeeping = ["rounds-close", "rounds-remind", "alarms", "schedules", "exports-expire"]
+    housekeeping.append("events-expire")
     assert sorted(runs) == sorted([*housekeeping, f"digest:{a}", f"digest:{b}", f"round:{b}"])
     # Group a: Mondays 09:00 in Tokyo; group b: the configured default, Fridays 16:00 UTC.
     assert runs[f"digest:{a}"] == datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
