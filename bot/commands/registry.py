@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.domain import Form, FormField, Reply, Role
+from bot.domain import FormField, Role
 from bot.domain.params import Param
+from bot.domain.views import Result as Result  # re-exported: every command module uses it
 from bot.services.context import Invocation
 
 
@@ -21,7 +22,6 @@ class Args:
     rejected: dict[str, str] = field(default_factory=dict)
 
 
-Result = Reply | Form
 Handler = Callable[[Invocation, Args], Awaitable[Result]]
 
 
