@@ -42,9 +42,7 @@ class Message:
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text,
-            "sections": [
-                _section_json(s) for s in self.sections
-            ],
+            "sections": [_section_json(s) for s in self.sections],
             "buttons": [_button_json(b) for b in self.buttons],
             "attachments": list(self.attachments),
         }

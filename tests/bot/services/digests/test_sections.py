@@ -30,9 +30,7 @@ async def test_the_registry_is_what_each_variant_renders(deps: Deps, clock: Cloc
         titles = [s["title"] for s in digest.content["sections"]]
         # "What you said" and the facilitators' note are left out: no last week, no note.
         quiet = ("said", "note")
-        assert titles == [
-            s.title for s in SECTIONS if variant in s.variants and s.key not in quiet
-        ]
+        assert titles == [s.title for s in SECTIONS if variant in s.variants and s.key not in quiet]
     assert [s.key for s in sections.for_variant(LEADER)] == [
         "said",
         "note",
