@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ChannelRef, Visibility
@@ -158,3 +158,38 @@ async def counts(session: AsyncSession, digest_ids: list[int]) -> dict[int, int]
         .group_by(DigestResponse.digest_id)
     )
     return {int(d): int(n) for d, n in rows.all()}
+
+
+async def export_of(session: AsyncSession, member_id: int) -> list[dict[str, Any]]:
+    """The member's answers to digest themes, for `export`."""
+    rows = await session.execute(
+        select(DigestResponse, Digest.week)
+        .join(Digest, DigestResponse.digest_id == Digest.id)
+        .where(DigestResponse.member_id == member_id)
+        .order_by(DigestResponse.id)
+    )
+    return [
+        {
+            "digest_week": week,
+            "theme": a.theme,
+            "answer": a.stance,
+            "text": a.text,
+            "visibility": a.visibility,
+            "named": a.named,
+            "created_at": a.created_at.isoformat(),
+            "updated_at": a.updated_at.isoformat(),
+        }
+        for a, week in rows.all()
+    ]
+
+
+async def texts_of(session: AsyncSession, member_id: int) -> list[str]:
+    """What the member wrote in answers, so `forget-me` can take it out of stored digests."""
+    found = await session.execute(
+        select(DigestResponse.text).where(DigestResponse.member_id == member_id)
+    )
+    return [t for t in found.scalars() if t and t.strip()]
+
+
+async def forget(session: AsyncSession, member_id: int) -> None:
+    await session.execute(delete(DigestResponse).where(DigestResponse.member_id == member_id))

@@ -3,7 +3,9 @@ opens with what they said, facilitators curate before posting, past weeks stay r
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,6 +55,10 @@ async def posted_week(bot: Dispatcher, deps: Deps, clock: Clock) -> Digest:
         digest = (await s.execute(select(Digest).where(Digest.variant == "group"))).scalar_one()
     assert len(digest.themes or []) >= 2
     return digest
+
+
+def _read(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8")
 
 
 def section(content: dict[str, Any], title: str) -> dict[str, Any]:
@@ -262,3 +268,47 @@ async def test_leaders_see_what_changed(bot: Dispatcher, deps: Deps, clock: Cloc
     assert "• Confidence in “Doorstep” rose from 50 to" in changed.text
     async with deps.db.begin() as s:
         assert (await s.execute(select(func.count(Member.id)))).scalar_one() > 0
+
+
+async def test_export_holds_answers_and_forget_me_takes_them_out_of_digests(
+    bot: Dispatcher, deps: Deps, clock: Clock
+) -> None:
+    digest = await posted_week(bot, deps, clock)
+    words = "On our estate nobody opens the door to strangers."
+    await say(
+        bot,
+        CAL,
+        f"digest respond {digest.id}.1 differ",
+        fields={"text": words, "named": "yes"},
+    )
+    await say(bot, BEA, f"digest respond {digest.id}.2 differ", fields={"text": "Buses are fine."})
+    exported = await say(bot, CAL, "export")
+    [path] = exported.message.attachments
+    data = json.loads(_read(path))
+    assert data["digest_answers"] == [
+        {
+            "digest_week": "2026-W47",
+            "theme": 1,
+            "answer": "differ",
+            "text": words,
+            "visibility": "group",
+            "named": True,
+            "created_at": data["digest_answers"][0]["created_at"],
+            "updated_at": data["digest_answers"][0]["updated_at"],
+        }
+    ]
+    clock.now = FRI_W47 + timedelta(weeks=1)
+    await week_of(deps, clock.now, DOOR)
+    await say(bot, FAY, "digest now")
+    async with deps.db.begin() as s:
+        stored = (await s.execute(select(Digest.text).where(Digest.week == "2026-W48"))).all()
+    assert any(words in t for (t,) in stored)
+    await say(bot, CAL, "forget-me confirm")
+    async with deps.db.begin() as s:
+        left = list((await s.execute(select(DigestResponse.text))).scalars())
+        stored = (await s.execute(select(Digest.text, Digest.content))).all()
+    assert left == ["Buses are fine."]
+    for text, content in stored:
+        assert words not in text and words not in json.dumps(content)
+        assert "(Cal)" not in text
+    assert any("Buses are fine." in t for t, _ in stored)
