@@ -19,11 +19,11 @@ def render(data: WeekData, summary: Summary) -> Body:
     digest_id = data.conversation.digest_id
     if digest_id is None or not summary.themes:
         return Body("")
-    lines = ["Tell the group whether each theme matches what you see:"]
+    lines = ["Does each theme match what you see? Answer with its buttons:"]
     buttons: list[Button] = []
     for position, theme in enumerate(summary.themes, start=1):
         key = theme_key(digest_id, position)
-        lines.append(f"{position}. {theme.label}  (`digest respond {position} agree|differ`)")
+        lines.append(f"{position}. {theme.label}")
         buttons += [
             Button(f"{position}. {MATCHES}", f"digest respond {key} {AGREE}", "primary"),
             Button(f"{position}. {DIFFERS}", f"digest respond {key} {DIFFER}"),
