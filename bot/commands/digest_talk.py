@@ -184,8 +184,8 @@ async def digest_edit(inv: Invocation, args: Args) -> Result:
         digest = await build_digest(inv.deps, session, group, week, GROUP)
         count = len(digest.edits or [])
     return Reply.text(
-        f"Done: {curation.describe(edit)}. The draft now has {plural(count, 'change')}; "
-        "`digest preview` shows it, `digest now` posts it."
+        f"Saved to this week's draft: {curation.describe(edit)}\nThe draft now has "
+        f"{plural(count, 'change')}; `digest preview` shows it, `digest now` posts it."
     )
 
 
@@ -236,8 +236,8 @@ async def digest_history(inv: Invocation, args: Args) -> Result:
         labels = "; ".join(str(t.get("label", "")) for t in d.themes or ())
         facts = [plural(answered.get(d.id, 0), "answer")]
         if d.edits:
-            facts.append(f"curated ({plural(len(d.edits), 'change')})")
-        lines.append(f"• {d.week}: {labels or 'no themes'} ({', '.join(facts)})")
+            facts.append(f"curated: {plural(len(d.edits), 'change')}")
+        lines.append(f"• {d.week}: {labels or 'no themes'} ({'; '.join(facts)})")
     return Reply.text("\n".join(lines))
 
 

@@ -181,9 +181,9 @@ async def test_next_week_opens_with_what_members_said(
     assert first.title == "What you said about last week"
     label1, label2 = (str(t["label"]) for t in (digest.themes or [])[:2])
     assert first.text == (
-        f"*{label1}*: 2 people said it matches what they see, 1 see it differently.\n"
+        f"*{label1}*: 2 people said it matches what they see; 1 person sees it differently.\n"
         "  > “On our estate nobody opens the door.” (Cal)\n\n"
-        f"*{label2}*: 0 people said it matches what they see, 1 see it differently.\n"
+        f"*{label2}*: 1 person sees it differently.\n"
         "  > “The bus is fine, the fare is not.” (a member)"
     )
     assert "CANARY" not in str(preview.message)
@@ -206,7 +206,7 @@ async def test_facilitators_curate_the_draft_and_the_curated_one_is_posted(
     quotes = [line for line in learning.text.split("\n") if line.startswith("  > ")]
     assert len(quotes) >= 3
     done = await say(bot, FAY, "digest edit rename 1 Doorstep tests")
-    assert done.message.text.startswith("Done: theme 1 “")
+    assert done.message.text.startswith("Saved to this week's draft: theme 1 “")
     assert "renamed “Doorstep tests”" in done.message.text
     await say(bot, FAY, "digest edit drop 1 1")
     await say(bot, FAY, "digest edit pin 2 2", fields={})

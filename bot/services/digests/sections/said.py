@@ -16,13 +16,18 @@ def render(data: WeekData, summary: Summary) -> Body:
     if talk.last_week is None:
         return Body("")  # no digest last week: the section is left out
     if not talk.said:
-        return Body(f"Nobody answered the themes of {talk.last_week} yet.")
+        return Body(f"Nobody answered last week's themes ({talk.last_week}).")
     blocks = []
     for theme in talk.said:
-        counts = [f"{plural(theme.agreed, 'person', 'people')} said it matches what they see"]
+        counts = []
+        if theme.agreed:
+            counts.append(
+                f"{plural(theme.agreed, 'person', 'people')} said it matches what they see"
+            )
         if theme.differ:
-            counts.append(f"{len(theme.differ)} see it differently")
-        lines = [f"*{theme.label}*: {', '.join(counts)}."]
+            verb = "sees" if len(theme.differ) == 1 else "see"
+            counts.append(f"{plural(len(theme.differ), 'person', 'people')} {verb} it differently")
+        lines = [f"*{theme.label}*: {'; '.join(counts)}."]
         lines += [f"  > “{v.text}” ({v.author})" for v in theme.differ]
         blocks.append("\n".join(lines))
     return Body("\n\n".join(blocks))
