@@ -241,11 +241,22 @@ async def digest_history(inv: Invocation, args: Args) -> Result:
     return Reply.text("\n".join(lines))
 
 
-def edits_note(edits: list[curation.Edit] | None) -> str:
-    """What facilitators changed, for the preview and `digest show`."""
-    if not edits:
+def edits_note(digest: Digest) -> str:
+    """What facilitators changed, for the preview and `digest show`; a change whose theme is
+    gone from the rebuilt draft says so."""
+    if not digest.edits:
         return ""
-    return "Curated: " + "; ".join(curation.describe(e) for e in edits) + "."
+    originals = {str(t.get("original")) for t in digest.themes or ()}
+    shown = [
+        curation.describe(e)
+        + (
+            ""
+            if e.get("action") == "note" or e.get("label") in originals
+            else " (no longer applies)"
+        )
+        for e in digest.edits
+    ]
+    return "Curated: " + "; ".join(shown) + "."
 
 
 SPECS = (

@@ -46,7 +46,7 @@ async def digest_preview(inv: Invocation, args: Args) -> Result:
         digest = await build_digest(inv.deps, session, group, week, variant)
         posted = digest.state == POSTED
         content = digest.content
-        curated = edits_note(digest.edits if variant == GROUP else None)
+        curated = edits_note(digest) if variant == GROUP else ""
     note = (
         f"This week's digest ({week}) was already posted; this is what went out."
         if posted
@@ -128,11 +128,13 @@ async def digest_show(inv: Invocation, args: Args) -> Result:
         group = await groups.require_group(session, inv.channel)
         digest = await latest_posted(session, group.id, week)
         content = digest.content if digest is not None else None
+        # What facilitators changed before posting, kept with the digest, shown to them.
+        curated = edits_note(digest) if digest and inv.role >= Role.FACILITATOR else ""
     if content is None:
         return Reply.text(
             f"No digest was posted for {week}." if week else "No digest has been posted yet."
         )
-    return Reply(_message(content, ""), ephemeral=True)
+    return Reply(_message(content, curated), ephemeral=True)
 
 
 async def digest_help(inv: Invocation, args: Args) -> Result:

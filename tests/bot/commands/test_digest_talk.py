@@ -234,6 +234,11 @@ async def test_facilitators_curate_the_draft_and_the_curated_one_is_posted(
     assert [e["action"] for e in digest.edits or []] == ["rename", "drop", "pin", "note"]
     assert section(digest.content, "What we are learning")["text"] == curated.text
     assert (digest.themes or [])[0]["label"] == "Doorstep tests"
+    shown_later = await say(bot, FAY, "digest show 2026-W47")
+    assert shown_later.message.text.startswith("Curated: theme 1 “")
+    assert "note: “Thanks, all.”" in shown_later.message.text
+    member_view = await say(bot, ADA, "digest show 2026-W47")
+    assert member_view.message.text.startswith("Weekly digest")
     late = await say(bot, FAY, "digest edit note too late")
     assert late.message.text.startswith("This week's digest (2026-W47) was already posted")
 

@@ -66,7 +66,11 @@ def _replications(data: WeekData) -> list[str]:
         here, there = _direction(r, data, True), _direction(r, data, False)
         if here is None or there is None:
             continue
-        agreed = "agreed with" if here == there else "disagreed with"
+        settled = bool(r.copy.verdict and r.original.verdict)
+        if here == there:
+            agreed = "agreed with" if settled else "so far agrees with"
+        else:
+            agreed = "disagreed with" if settled else "so far disagrees with"
         lines.append(
             f"• “{r.copy.title}” in {r.copy_group} {agreed} the original in {r.original_group} "
             f"({here} here, {there} there)"
