@@ -7,7 +7,7 @@ so nothing links one person's words across digests)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -54,7 +54,7 @@ class Conversation:
     note: str = ""
     # Earlier weeks' theme labels, oldest first: (week, labels).
     past_themes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    moved: tuple[Moved, ...] = field(default=())
+    moved: tuple[Moved, ...] = ()
 
 
 async def gather(
@@ -99,10 +99,10 @@ async def _answers(session: AsyncSession, digest: Digest) -> tuple[ThemeAnswers,
             .order_by(DigestResponse.created_at, DigestResponse.id)
         )
     ).all()
+    names = {r.id: name for r, name in rows}
     out = []
     for position, theme in enumerate(digest.themes or (), start=1):
         mine = [r for r, _ in rows if r.theme == position]
-        names = {r.id: name for r, name in rows}
         voices = tuple(
             Voice(r.text.strip(), names[r.id] if r.named else "a member")
             for r in mine
