@@ -150,9 +150,12 @@ def _edit_args(args: Args) -> tuple[str, str, str, str]:
 
 
 def _number(text: str, what: str, count: int) -> int:
+    """A theme's or quote's number, counted as the preview shows them."""
+    if count == 0:
+        raise UserError(f"There is no {what} to choose here.")
+    if not text:
+        raise UserError(f"Which {what}? Give its number, 1 to {count}, counted as in the preview.")
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= count:
-        if count == 0:
-            raise UserError(f"There is no {what} to choose here.")
         raise UserError(f"'{text[:20]}' is not a {what}: give a number from 1 to {count}.")
     return int(text)
 

@@ -215,6 +215,8 @@ async def test_facilitators_curate_the_draft_and_the_curated_one_is_posted(
         "digest edit rename 9 x": "'9' is not a theme: give a number from 1 to",
         "digest edit drop 1 99": "'99' is not a quote: give a number from 1 to",
         "digest edit rename 1": "label",
+        "digest edit pin 1": "Which quote? Give its number, 1 to",
+        "digest edit note " + "x" * 1001: "A note is at most 1000 characters",
         "digest edit paint 1": "Usage: `digest edit rename",
     }.items():
         reply = await say(bot, FAY, bad)
