@@ -181,13 +181,22 @@ async def digest_edit(inv: Invocation, args: Args) -> Result:
             raise UserError(f"This week's digest ({week}) was already posted; it stays as it was.")
         if digest is None or not digest.content.get("text"):
             digest = await build_digest(inv.deps, session, group, week, GROUP)
-        edit = _edit(action, theme_text, quote_text, text, digest.themes or [])
-        edit |= {"by": inv.member_id, "at": inv.deps.clock().isoformat()}
-        digest.edits = [*(digest.edits or []), edit]
-        digest = await build_digest(inv.deps, session, group, week, GROUP)
+        # Another facilitator's change in the meantime is kept: the row is read again, locked.
+        await session.refresh(digest, with_for_update=True)
+        replayed = next(
+            (e for e in digest.edits or () if inv.source_key and e.get("key") == inv.source_key),
+            None,
+        )
+        edit = replayed or _edit(action, theme_text, quote_text, text, digest.themes or [])
+        if replayed is None:  # a form submitted twice (a platform retry) is one change
+            edit |= {"by": inv.member_id, "at": inv.deps.clock().isoformat()}
+            edit |= {"key": inv.source_key} if inv.source_key else {}
+            digest.edits = [*(digest.edits or []), edit]
+            digest = await build_digest(inv.deps, session, group, week, GROUP)
         count = len(digest.edits or [])
+    verb = "Already saved" if replayed else "Saved"
     return Reply.text(
-        f"Saved to this week's draft: {curation.describe(edit)}\nThe draft now has "
+        f"{verb} to this week's draft: {curation.describe(edit)}\nThe draft now has "
         f"{plural(count, 'change')}; `digest preview` shows it, `digest now` posts it."
     )
 

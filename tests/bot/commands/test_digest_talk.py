@@ -210,7 +210,12 @@ async def test_facilitators_curate_the_draft_and_the_curated_one_is_posted(
     assert "renamed “Doorstep tests”" in done.message.text
     await say(bot, FAY, "digest edit drop 1 1")
     await say(bot, FAY, "digest edit pin 2 2", fields={})
-    await say(bot, FAY, "digest edit", fields={"action": "note", "text": "Thanks, all."})
+    note = {"action": "note", "text": "Thanks, all."}
+    first = await say(bot, FAY, "digest edit", fields=note, source_key="slack:view:V1:h1")
+    assert first.message.text.startswith("Saved to this week's draft: note")
+    replay = await say(bot, FAY, "digest edit", fields=note, source_key="slack:view:V1:h1")
+    assert replay.message.text.startswith("Already saved to this week's draft: note")
+    assert "4 changes" in replay.message.text
     for bad, reason in {
         "digest edit rename 9 x": "'9' is not a theme: give a number from 1 to",
         "digest edit drop 1 99": "'99' is not a quote: give a number from 1 to",
