@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from bot.commands.digest_talk import edits_note
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import Message, Reply, Role, cron
 from bot.domain.params import Param
@@ -19,7 +20,8 @@ from bot.services.digests.variants import GROUP, LEADER
 MAX_SCHEDULE = 64  # Group.digest_schedule
 USAGE = (
     "Digests: `digest preview [leader]`, `digest now`, `digest schedule <cron>`, "
-    "`digest show [week]`."
+    "`digest show [week]`, `digest edit`, `digest respond <theme> agree|differ`, "
+    "`digest history`."
 )
 
 
@@ -44,13 +46,14 @@ async def digest_preview(inv: Invocation, args: Args) -> Result:
         digest = await build_digest(inv.deps, session, group, week, variant)
         posted = digest.state == POSTED
         content = digest.content
+        curated = edits_note(digest) if variant == GROUP else ""
     note = (
         f"This week's digest ({week}) was already posted; this is what went out."
         if posted
         else f"Preview of the {variant} digest for {week}, only you can see it. "
         "`digest now` posts it to the group."
     )
-    return Reply(_message(content, note), ephemeral=True)
+    return Reply(_message(content, f"{note} {curated}" if curated else note), ephemeral=True)
 
 
 async def digest_now(inv: Invocation, args: Args) -> Result:
@@ -125,11 +128,13 @@ async def digest_show(inv: Invocation, args: Args) -> Result:
         group = await groups.require_group(session, inv.channel)
         digest = await latest_posted(session, group.id, week)
         content = digest.content if digest is not None else None
+        # What facilitators changed before posting, kept with the digest, shown to them.
+        curated = edits_note(digest) if digest and inv.role >= Role.FACILITATOR else ""
     if content is None:
         return Reply.text(
             f"No digest was posted for {week}." if week else "No digest has been posted yet."
         )
-    return Reply(_message(content, ""), ephemeral=True)
+    return Reply(_message(content, curated), ephemeral=True)
 
 
 async def digest_help(inv: Invocation, args: Args) -> Result:

@@ -27,6 +27,7 @@ class Section:
     title: str
     text: str
     source_ids: tuple[str, ...] = ()
+    buttons: tuple[Button, ...] = ()  # shown under this section (a digest theme's answers)
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,8 @@ class Message:
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text,
-            "sections": [
-                {"title": s.title, "text": s.text, "source_ids": list(s.source_ids)}
-                for s in self.sections
-            ],
-            "buttons": [
-                {"label": b.label, "command": b.command, "style": b.style} for b in self.buttons
-            ],
+            "sections": [_section_json(s) for s in self.sections],
+            "buttons": [_button_json(b) for b in self.buttons],
             "attachments": list(self.attachments),
         }
 
@@ -56,12 +52,28 @@ class Message:
         return cls(
             text=data["text"],
             sections=tuple(
-                Section(s["title"], s["text"], tuple(s.get("source_ids", ())))
+                Section(
+                    s["title"],
+                    s["text"],
+                    tuple(s.get("source_ids", ())),
+                    tuple(Button(**b) for b in s.get("buttons", ())),
+                )
                 for s in data.get("sections", ())
             ),
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             attachments=tuple(data.get("attachments", ())),
         )
+
+
+def _section_json(s: Section) -> dict[str, Any]:
+    out: dict[str, Any] = {"title": s.title, "text": s.text, "source_ids": list(s.source_ids)}
+    if s.buttons:  # only where there are some, so stored digests without any read as before
+        out["buttons"] = [_button_json(b) for b in s.buttons]
+    return out
+
+
+def _button_json(b: Button) -> dict[str, str]:
+    return {"label": b.label, "command": b.command, "style": b.style}
 
 
 @dataclass(frozen=True)

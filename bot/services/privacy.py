@@ -21,6 +21,7 @@ from bot.domain import Role, Visibility
 from bot.errors import NotFound
 from bot.files import write_atomic
 from bot.services import erasure
+from bot.services.digests import responses as digest_answers
 from bot.store.models import (
     CheckIn,
     Cycle,
@@ -58,9 +59,10 @@ Digests never list who did not answer; only facilitators can see who has not ans
 yet.
 Your data is yours:
 • `export` gives you everything the bot holds about you as a JSON file: your profile, check-ins, \
-round answers, the experiments you own and the cycles you created. The bot deletes its copy of \
-the file within an hour.
-• `forget-me` deletes your check-ins, your answers, the messages queued for you, your export \
+round answers and answers to digest themes, the experiments you own and the cycles you created. \
+The bot deletes its copy of the file within an hour.
+• `forget-me` deletes your check-ins, your answers (to rounds and digests), the messages queued \
+for you, your export \
 files, the experiments you own that nobody else checked in on, and your profile, and takes your \
 words and name out of the digests and round summaries the bot keeps (`digest show` no longer \
 shows them) and out of messages still waiting to be sent. Experiments others checked in on stay \
@@ -209,6 +211,7 @@ async def collect_export(session: AsyncSession, member_id: int) -> dict[str, Any
             }
             for r, rnd in response_rows
         ],
+        "digest_answers": await digest_answers.export_of(session, member_id),
         "experiments": [
             {
                 "id": e.id,
@@ -366,6 +369,7 @@ async def traces_of(session: AsyncSession, member: Member) -> erasure.Traces:
     ).all()
     texts = [t for _, *fields in checkins for t in fields if t and t.strip()]
     texts += [t for _, t in responses if t and t.strip()]
+    texts += await digest_answers.texts_of(session, member.id)  # quoted in "What you said"
     ids = {f"checkin:{c[0]}" for c in checkins} | {f"response:{r[0]}" for r in responses}
     return erasure.Traces(member.display_name, tuple(texts), frozenset(ids))
 
@@ -390,6 +394,7 @@ async def forget_member(
     )
     checkins = await _rowcount(session, delete(CheckIn).where(CheckIn.member_id == member_id))
     responses = await _rowcount(session, delete(Response).where(Response.member_id == member_id))
+    await digest_answers.forget(session, member_id)
     addressed = or_(
         Delivery.member_id == member_id,
         and_(

@@ -248,6 +248,31 @@ class Digest(Base):
     state: Mapped[str] = mapped_column(String(16), default="draft")  # draft | posted
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     posted_at: Mapped[datetime | None]
+    # The themes as posted (label, the label before any rename, quote entry ids), in order: a
+    # theme's position is its key for answers (DigestResponse.theme) and for later weeks.
+    themes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What facilitators changed before posting, in order (see services/digests/curation.py).
+    edits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+
+class DigestResponse(Base):
+    """A member's answer to one theme of a posted digest: "matches what we see" (agree) or "we see
+    it differently" (differ, with what they see instead). One per member and theme: answering
+    again replaces it."""
+
+    __tablename__ = "digest_responses"
+    __table_args__ = (UniqueConstraint("digest_id", "theme", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), index=True)
+    theme: Mapped[int]  # 1-based position of the theme in the digest
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    stance: Mapped[str] = mapped_column(String(16))  # agree | differ
+    text: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[str] = mapped_column(String(16), default="group")
+    named: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Alarm(Base):

@@ -2,7 +2,8 @@
 
 Two connected cycles at different scales, experiments, a reflection round that members answer
 (some surprised, one answer private), check-ins, the round closed with its summary, and the weekly
-digest from the offline summariser."""
+digest from the offline summariser; then members answer its themes, and the next week's digest,
+curated with a facilitator's note, opens with what they said."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ def week_script() -> list[str]:
 
 
 def demo_start() -> datetime:
-    """Monday 09:00 UTC of the current week, so the digest is this week's."""
+    """Monday 09:00 UTC of last week: the script runs two weeks, so the second digest is this
+    week's."""
     today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=today.weekday())
+    return today - timedelta(days=today.weekday(), weeks=1)
 
 
 async def run_demo(settings: Settings, out: TextIO) -> None:

@@ -39,6 +39,8 @@ def render_message(message: Message, indent: str = "  ") -> str:
         lines.extend(_wrap(section.text, indent + "    "))
         if section.source_ids:
             lines.extend(_wrap(f"sources: {', '.join(section.source_ids)}", indent + "    "))
+        for button in section.buttons:
+            lines.append(f"{indent}    [{terminal(button.label)}] type: {terminal(button.command)}")
     for path in message.attachments:
         lines.append(f"{indent}  [attachment] {terminal(path)}")
     for button in message.buttons:

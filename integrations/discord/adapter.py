@@ -20,7 +20,7 @@ import discord
 from aiolimiter import AsyncLimiter
 from discord.http import handle_message_parameters
 
-from bot.domain import ChannelRef, MemberInfo, Message, Platform
+from bot.domain import Button, ChannelRef, MemberInfo, Message, Platform
 from bot.errors import ConfigError, DeliveryError, DeliveryFailed, DeliveryRetry
 from bot.ports import Port
 from integrations.common.cache import BoundedCache
@@ -40,11 +40,10 @@ from integrations.discord.render import (
     Outgoing,
     button_view,
     close_files,
-    embed_batches,
     files_for,
     outgoing_content,
     plain_messages,
-    section_embeds,
+    section_messages,
     thread_name,
 )
 from integrations.discord.sync import sync_commands
@@ -210,7 +209,8 @@ class DiscordAdapter:
                 raise DeliveryFailed(f"not a Discord channel id: {to.channel[:40]}")
             view = await self._view(to.workspace, message)
             if message.sections and not to.is_dm:
-                return await self._post_with_thread(http, channel_id, message, view, key)
+                views = [await self._buttons(to.workspace, x.buttons) for x in message.sections]
+                return await self._post_with_thread(http, channel_id, message, view, views, key)
             ids = []
             for part, out in enumerate(plain_messages(message, view)):
                 ids.append(await self._create(http, channel_id, out, nonce(key, part)))
@@ -223,8 +223,10 @@ class DiscordAdapter:
             raise classify(exc) from None
 
     async def _view(self, workspace: str, message: Message) -> discord.ui.View | None:
+        return await self._buttons(workspace, message.buttons)
+
+    async def _buttons(self, workspace: str, buttons: tuple[Button, ...]) -> discord.ui.View | None:
         store = self.port.store
-        buttons = message.buttons
         pairs = [(b, await customids.for_button(store, workspace, b.command)) for b in buttons]
         return button_view(pairs)
 
@@ -270,9 +272,11 @@ class DiscordAdapter:
         channel_id: int,
         message: Message,
         view: discord.ui.View | None,
+        views: list[discord.ui.View | None],
         key: str,
     ) -> str:
-        """The headline as the parent message, the rest in a thread started from it."""
+        """The headline as the parent message, the rest in a thread started from it; `views`
+        are the sections' own buttons."""
         chunks = split_text(outgoing_content(message.text), CONTENT_LIMIT)
         parent = Outgoing(content=chunks[0], view=view, attachments=message.attachments)
         parent_id = await self._create(http, channel_id, parent, nonce(key, 0))
@@ -293,7 +297,7 @@ class DiscordAdapter:
                 raise
             thread_id = parent_id  # a thread started from a message shares its id
         rest = [Outgoing(content=c) for c in chunks[1:]]
-        rest += [Outgoing(embeds=b) for b in embed_batches(section_embeds(message.sections))]
+        rest += section_messages(message.sections, views)
         for part, out in enumerate(rest, start=1):
             await self._create(http, thread_id, out, nonce(key, part))
         return str(parent_id)

@@ -73,6 +73,27 @@ def embed_batches(embeds: Sequence[discord.Embed]) -> list[list[discord.Embed]]:
     return batches
 
 
+def section_messages(
+    sections: Sequence[Section], views: Sequence[discord.ui.View | None]
+) -> list[Outgoing]:
+    """Sections as thread messages: embeds batched as `embed_batches` does, except that a
+    section with buttons (a digest theme's answers) ends its message, with its view on it, so
+    the buttons sit under what they answer."""
+    out: list[Outgoing] = []
+    run: list[Section] = []
+    for section, view in zip(sections, views, strict=True):
+        if view is None:
+            run.append(section)
+            continue
+        out += [Outgoing(embeds=b) for b in embed_batches(section_embeds(run))]
+        run = []
+        own = [Outgoing(embeds=b) for b in embed_batches(section_embeds([section]))]
+        own[-1].view = view
+        out += own
+    out += [Outgoing(embeds=b) for b in embed_batches(section_embeds(run))]
+    return out
+
+
 def files_for(paths: Sequence[str]) -> list[discord.File]:
     """Attachments that exist on disk; a missing chart is left out rather than failing a post."""
     return [discord.File(p, filename=os.path.basename(p)) for p in paths if os.path.isfile(p)]

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
+from bot.store import migrate
+
 
 def cycles(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -35,7 +39,8 @@ def test_db_upgrade_then_downgrade(tmp_path: Path) -> None:
     env = {"CYCLES_DATA_DIR": str(tmp_path)}
     up = cycles("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
-    assert "database at 0001" in up.stdout
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert f"database at {head}" in up.stdout
     down = cycles("db", "downgrade", "base", env=env)
     assert down.returncode == 0, down.stderr
     assert "database at None" in down.stdout

@@ -11,4 +11,8 @@ configured summariser fails, the offline one takes over: a digest is never lost.
 - `week.py`: gathering the week (`WeekData`); `summary.py`: themes, checked against the entries.
 - `sections/`: one module per section and the `SECTIONS` list; `render.py`: the message.
 - `build.py`: building and storing drafts; `publish.py`: posting through the outbox, the job.
-- `stored.py`: reading stored digests and their states."""
+- `stored.py`: reading stored digests and their states.
+- The conversation: `responses.py` (members answer a posted theme, keyed by digest id and
+  position), `curation.py` (facilitators' changes to the draft, applied at every build),
+  `conversation.py` (what last week's answers, the note and earlier weeks give this week's
+  sections)."""

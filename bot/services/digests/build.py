@@ -13,10 +13,11 @@ from bot.domain import Message
 from bot.errors import UserError
 from bot.services import charts
 from bot.services.context import Deps
+from bot.services.digests import conversation, curation
 from bot.services.digests.render import message, plain_text
 from bot.services.digests.stored import DRAFT, POSTED, find_digest
 from bot.services.digests.summary import summarise
-from bot.services.digests.variants import VARIANTS
+from bot.services.digests.variants import GROUP, VARIANTS
 from bot.services.digests.week import WeekData, gather
 from bot.store.models import Digest, Group
 from bot.store.upsert import insert_ignore
@@ -42,6 +43,11 @@ async def build_digests(
         return out
     data = await gather(session, group, week)
     summary = await summarise(deps, data.entries, max_themes=deps.settings.digest.max_themes)
+    # The group row exists before rendering: its id keys the theme answers, and its edits curate.
+    row = await _row(session, group, week)
+    curated = curation.apply(summary, row.edits)
+    summary = curated.summary
+    data.conversation = await conversation.gather(session, group, week, row.id, row.edits or [])
     chart = await _chart(deps.settings, data) if deps.settings.digest.charts else None
     entry_ids = sorted(
         {e.id for e in data.entries} | {e.id for link in data.connected for e in link.entries},
@@ -57,6 +63,7 @@ async def build_digests(
             entry_ids,
             chart,
             summary.summariser,
+            curation.stored_themes(curated),
         )
     return out
 
@@ -92,6 +99,7 @@ async def _store(
     entry_ids: list[str],
     chart: str | None,
     summariser: str,
+    themes: list[dict[str, object]],
 ) -> Digest:
     values = {
         "text": plain_text(message),
@@ -99,6 +107,7 @@ async def _store(
         "entry_ids": entry_ids,
         "chart_path": chart,
         "summariser": summariser,
+        "themes": themes,
     }
     await insert_ignore(
         session,
@@ -111,4 +120,18 @@ async def _store(
     if digest.state != POSTED:  # a concurrent publisher may have posted it meanwhile
         for key, value in values.items():
             setattr(digest, key, value)
+    return digest
+
+
+async def _row(session: AsyncSession, group: Group, week: str) -> Digest:
+    """The week's group digest row, created as an empty draft when there is none yet."""
+    empty = {"text": "", "content": Message("").to_json(), "entry_ids": [], "themes": []}
+    await insert_ignore(
+        session,
+        Digest,
+        {"group_id": group.id, "week": week, "variant": GROUP, "state": DRAFT, **empty},
+        ["group_id", "week", "variant"],
+    )
+    digest = await find_digest(session, group.id, week, GROUP)
+    assert digest is not None
     return digest

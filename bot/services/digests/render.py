@@ -34,7 +34,8 @@ def headline(data: WeekData, summary: Summary, variant: str) -> str:
 
 
 def sections_for(data: WeekData, summary: Summary, variant: str) -> tuple[Section, ...]:
-    return tuple(s.section(data, summary, variant) for s in for_variant(variant))
+    rendered = (s.section(data, summary, variant) for s in for_variant(variant))
+    return tuple(s for s in rendered if s.text)  # a section with nothing to say is left out
 
 
 def message(data: WeekData, summary: Summary, variant: str, chart: str | None) -> Message:

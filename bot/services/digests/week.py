@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import alarms
+from bot.services.digests.conversation import Conversation
 from bot.services.digests.isoweek import iso_week, week_bounds, weeks_before
 from bot.services.entries import (
     ConnectedCycle,
@@ -48,6 +49,8 @@ class WeekData:
     alarms: list[Alarm]
     history: list[tuple[str, int]]
     prompts: dict[tuple[int, str], str] = field(default_factory=dict)
+    # Answers to last week, the facilitators' note, earlier weeks: set by build.py.
+    conversation: Conversation = field(default_factory=Conversation)
 
     def started(self) -> list[Experiment]:
         return [e for e in self.experiments if self.start <= e.started_at < self.end]

@@ -53,6 +53,7 @@ async def test_preview_is_private_and_posts_nothing(
         "Momentum",
         "Assumptions tested",
         "Insight",
+        "What changed",
     ]
     assert await deliveries(deps) == []
     async with deps.db.begin() as s:

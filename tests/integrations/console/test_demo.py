@@ -30,3 +30,12 @@ def test_demo_runs_the_week_and_prints_the_digest(tmp_path: Path) -> None:
     assert "Surprises" in out
     # The private answer never reaches the channel or the digest.
     assert "my manager reads these answers" not in out.split("round close")[-1]
+    # Members answer the digest's themes; the next week's digest opens with what they said,
+    # the private answer left out.
+    assert "digest respond 1 agree" in out
+    second = out.split("facilitator> digest now")[-1]
+    said = second.split("↳ What you said about last week")[1].split("↳")[0]
+    assert "2 people said it matches what they see" in said
+    assert "(Eilidh)" in said and "(a member)" in said
+    assert "I am not sure any of this works for us." not in second
+    assert "↳ From the facilitators" in second

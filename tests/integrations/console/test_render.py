@@ -28,7 +28,7 @@ async def test_a_stored_name_reaches_the_terminal_without_escapes(settings: Sett
 def test_every_rendered_field_is_cleaned() -> None:
     message = Message(
         NASTY,
-        sections=(Section(NASTY, NASTY, (NASTY,)),),
+        sections=(Section(NASTY, NASTY, (NASTY,), (Button(NASTY, NASTY),)),),
         buttons=(Button(NASTY, NASTY),),
         attachments=(NASTY,),
     )
@@ -40,3 +40,22 @@ def test_every_rendered_field_is_cleaned() -> None:
     ):
         assert not CONTROL.search(text), repr(text)
         assert "Evil" in text
+
+
+def test_a_sections_buttons_follow_it() -> None:
+    message = Message(
+        "Digest",
+        sections=(
+            Section(
+                "Themes",
+                "1. Trust first",
+                buttons=(Button("1. Agree", "digest respond 4.1 agree"),),
+            ),
+            Section("Alarms", "None"),
+        ),
+    )
+    lines = render_reply(Reply(message)).splitlines()
+    at = next(
+        i for i, line in enumerate(lines) if "[1. Agree] type: digest respond 4.1 agree" in line
+    )
+    assert "Trust first" in lines[at - 1] and "Alarms" in lines[at + 1]

@@ -10,6 +10,7 @@ from integrations.discord.render import (
     embed_batches,
     plain_messages,
     section_embeds,
+    section_messages,
     thread_name,
 )
 
@@ -75,3 +76,17 @@ def test_errors_name_the_field_and_why() -> None:
     fields = (FormField("cycle", "Learning cycle id"),)
     text = describe_errors({"cycle": "'x' is not a cycle id."}, fields)
     assert text == "Not saved. Please fix:\n• **Learning cycle id** (cycle): 'x' is not a cycle id."
+
+
+def test_a_section_with_buttons_ends_its_message_with_its_view() -> None:
+    plain = [Section(f"S{n}", "text") for n in range(3)]
+    themed = Section("Does this match?", "1. Trust first", buttons=(Button("Agree", "x"),))
+    view = discord.ui.View(timeout=None)
+    sections = [plain[0], themed, plain[1], plain[2]]
+    out = section_messages(sections, [None, view, None, None])
+    assert [[e.title for e in o.embeds] for o in out] == [
+        ["S0"],
+        ["Does this match?"],
+        ["S1", "S2"],
+    ]
+    assert [o.view for o in out] == [None, view, None]

@@ -152,3 +152,14 @@ def test_a_reopen_button_carries_what_was_typed() -> None:
     parsed = parse(command)
     assert parsed.words == ["cycle", "new"]
     assert parsed.fields == {"title": 'It\'s "quoted"'}
+
+
+def test_a_sections_buttons_close_its_reply() -> None:
+    agree = Button("1. This matches what we see", "digest respond 4.1 agree", "primary")
+    section = Section("Does this match?", "1. Trust first", buttons=(agree,))
+    blocks = render.section_blocks(section)
+    assert blocks[-1]["type"] == "actions"
+    assert [e["value"] for e in blocks[-1]["elements"]] == ["digest respond 4.1 agree"]
+    _, replies = render.message_posts(Message("Digest", (Section("Momentum", "x"), section)))
+    assert [b["type"] for b in replies[0].blocks] == ["section"]
+    assert replies[1].blocks[-1]["type"] == "actions"

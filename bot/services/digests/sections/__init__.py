@@ -6,23 +6,31 @@ from __future__ import annotations
 
 from bot.services.digests.sections import (
     assumptions,
+    changes,
     connected,
     governance,
     insight,
     learning,
     momentum,
+    note,
     questions,
     replications,
+    respond,
+    said,
     surprises,
 )
 from bot.services.digests.sections.section import DigestSection
 
 SECTIONS: tuple[DigestSection, ...] = (
+    said.SECTION,
+    note.SECTION,
     momentum.SECTION,
     learning.SECTION,
+    respond.SECTION,
     surprises.SECTION,
     assumptions.SECTION,
     insight.SECTION,
+    changes.SECTION,
     replications.SECTION,
     connected.SECTION,
     governance.SECTION,

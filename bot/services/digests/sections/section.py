@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.domain import Section
+from bot.domain import Button, Section
 from bot.services.digests.week import WeekData
 from bot.summarise import Summary
 
@@ -15,6 +15,7 @@ from bot.summarise import Summary
 class Body:
     text: str
     source_ids: tuple[str, ...] = ()  # every entry, experiment, round... the text draws on
+    buttons: tuple[Button, ...] = ()  # what a reader can do about this section
 
 
 Render = Callable[[WeekData, Summary], Body]
@@ -32,4 +33,4 @@ class DigestSection:
 
     def section(self, data: WeekData, summary: Summary, variant: str) -> Section:
         body = self.render[variant](data, summary)
-        return Section(self.title, body.text, body.source_ids)
+        return Section(self.title, body.text, body.source_ids, body.buttons)

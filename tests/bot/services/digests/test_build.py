@@ -41,6 +41,7 @@ async def test_the_digest_says_what_the_group_learned(deps: Deps, clock: Clock) 
     assert titles == [
         "Momentum",
         "What we are learning",
+        "Does this match what you see?",
         "Surprises and dissonance",
         "Assumptions tested",
         "Replications",
@@ -198,6 +199,7 @@ async def test_the_leader_variant_is_shorter(deps: Deps, clock: Clock) -> None:
         "Momentum",
         "Assumptions tested",
         "Insight",
+        "What changed",
     ]
     assert len(leader.text) < len(full.text) / 2
     insight = str(section(leader, "Insight")["text"])
