@@ -54,7 +54,8 @@ def by_status(
     outages, codes the platform calls transient) or give up, saying why. `code` is the
     platform's error code (never text from a message); `after` is its Retry-After header."""
     if status == 429:
-        return DeliveryRetry("rate limited", after=retry_after(after) or 1.0)
+        # No usable Retry-After: the outbox's own backoff decides.
+        return DeliveryRetry("rate limited", after=retry_after(after))
     if status >= 500 or status in RETRY_STATUSES or code in transient:
         return DeliveryRetry(f"{code} (HTTP {status})", after=retry_after(after))
     hint = (hints or {}).get(code)

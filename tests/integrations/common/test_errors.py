@@ -42,7 +42,7 @@ def test_a_retry_after_that_is_not_seconds_is_none(raw: object) -> None:
     ("status", "code", "after", "retry", "wait"),
     [
         (429, "rate_limited", "7", True, 7.0),
-        (429, "rate_limited", None, True, 1.0),  # no header: wait a second, not zero
+        (429, "rate_limited", None, True, None),  # no header: the outbox's backoff decides
         (412, "PreconditionFailed", None, True, None),  # Teams: the conversation is busy
         (502, "BadGateway", "2", True, 2.0),
         (504, "GatewayTimeout", "soon", True, None),
