@@ -60,7 +60,8 @@ class TeamsAdapter:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             app["agent_configuration"] = self.auth
-        app.router.add_post(MESSAGES_PATH, jwt_authorization_decorator(self.messages))
+        checked = jwt_authorization_decorator(self.messages)  # type: ignore[no-untyped-call]
+        app.router.add_post(MESSAGES_PATH, checked)
         app.router.add_get(HEALTH_PATH, self.health)
         return app
 

@@ -115,10 +115,7 @@ class Turns:
         card_id: str | None,
         entered: dict[str, str] | None = None,
     ) -> None:
-        if isinstance(result, Form):
-            card = form_card(_keep(result, entered))
-        else:
-            card = reply_card(result)
+        card = form_card(_keep(result, entered)) if isinstance(result, Form) else reply_card(result)
         public = isinstance(result, Reply) and not result.ephemeral
         await self._show(context, card, card_id, private=not public)
 

@@ -68,6 +68,12 @@ class Posted:
         return "\n".join(shown) if shown else str(latest.get("text") or "")
 
     @property
+    def activity_text(self) -> str:
+        """The text of the card as first posted."""
+        first = Posted(self.conversation, self.id, self.activity)
+        return first.text
+
+    @property
     def actions(self) -> list[dict[str, Any]]:
         return list(self.card.get("actions") or [])
 
@@ -295,6 +301,8 @@ class TeamsClient:
         return activity
 
     def personal(self, user: str, text: str) -> dict[str, Any]:
+        """A message in the personal chat (Teams made the chat when the app was installed)."""
+        self.fake.chats[f"a:chat-{user}"] = user
         return self._activity(
             user, {"id": f"a:chat-{user}", "conversationType": "personal"}, text=text
         )
@@ -314,9 +322,9 @@ class TeamsClient:
         if token or self.token:
             headers["Authorization"] = f"Bearer {token or self.token}"
         async with self._session.post(
-            self.bot_url, data=json.dumps(activity), headers={
-                "Content-Type": "application/json", **headers
-            }
+            self.bot_url,
+            data=json.dumps(activity),
+            headers={"Content-Type": "application/json", **headers},
         ) as response:
             await response.read()
             return response.status

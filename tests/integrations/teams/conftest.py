@@ -79,9 +79,8 @@ class Bot:
         """person -> round prompts (cards saying "(round #") they received."""
         counts: dict[str, int] = {}
         for post in self.fake.posts:
-            if post.user and "(round #" in post.text and post.activity.get("attachments"):
-                if post.id == _first_version(post):
-                    counts[post.user] = counts.get(post.user, 0) + 1
+            if post.user and "(round #" in post.activity_text:
+                counts[post.user] = counts.get(post.user, 0) + 1
         return counts
 
     def latest_to(self, user: str) -> Posted:
@@ -93,10 +92,6 @@ class Bot:
 
     async def say_personally(self, user: str, text: str) -> int:
         return await self.client.post(self.client.personal(user, text))
-
-
-def _first_version(post: Posted) -> str:
-    return post.id
 
 
 @pytest.fixture
