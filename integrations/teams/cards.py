@@ -26,6 +26,8 @@ VERSION = "1.5"
 # Keys of an Action.Submit's data: a button's command, or the command a form runs.
 BUTTON_KEY = "cycles"
 FORM_KEY = "cycles_form"
+# The channel a form was asked for in: it is answered in the personal chat, but runs there.
+CHANNEL_KEY = "cycles_channel"
 # Teams refuses a message over about 28 KB; text is cut well inside it.
 MAX_TEXT = 4000
 MAX_CARD_TEXT = 20000
@@ -115,7 +117,7 @@ def _input(field: FormField, value: str | None) -> Element:
     return element
 
 
-def form_card(form: Form, errors: dict[str, str] | None = None) -> Card:
+def form_card(form: Form, errors: dict[str, str] | None = None, channel: str = "") -> Card:
     """A form with its inputs inline, filled with what was entered (or saved) so far; a wrong
     value is shown under its field, and nothing typed is lost."""
     errors = errors or {}
@@ -129,11 +131,12 @@ def form_card(form: Form, errors: dict[str, str] | None = None) -> Card:
     unknown = [text for name, text in errors.items() if name not in {f.name for f in form.fields}]
     if unknown:
         body += text_blocks("\n".join(unknown), color="Attention")
+    data = {FORM_KEY: form.command, **({CHANNEL_KEY: channel} if channel else {})}
     submit = {
         "type": "Action.Submit",
         "title": clip(form.submit_label, MAX_LABEL),
         "style": "positive",
-        "data": {FORM_KEY: form.command},
+        "data": data,
     }
     return _card(body, [submit])
 
@@ -158,10 +161,12 @@ def attachment(card: Card) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Submitted:
-    """What a card sent back: the command to run, and the form's fields (None for a button)."""
+    """What a card sent back: the command to run, the form's fields (None for a button), and
+    the channel the form was asked for in (empty: where it was submitted)."""
 
     command: str
     fields: dict[str, str] | None
+    channel: str = ""
 
 
 def submitted(value: object) -> Submitted | None:
@@ -173,9 +178,10 @@ def submitted(value: object) -> Submitted | None:
         fields = {
             str(k): _as_text(v)
             for k, v in value.items()
-            if k not in (FORM_KEY, BUTTON_KEY) and v is not None
+            if k not in (FORM_KEY, BUTTON_KEY, CHANNEL_KEY) and v is not None
         }
-        return Submitted(form.strip(), fields)
+        channel = value.get(CHANNEL_KEY)
+        return Submitted(form.strip(), fields, channel if isinstance(channel, str) else "")
     button = value.get(BUTTON_KEY)
     if isinstance(button, str) and button.strip():
         return Submitted(button.strip(), None)

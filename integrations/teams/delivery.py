@@ -94,6 +94,13 @@ class Sender:
         async with self._pace:
             await client.conversations.send_to_conversation(chat, card_activity(card))
 
+    async def post_card(self, to: ChannelRef, card: Card) -> None:
+        """One card as a new post in a channel, now (a public answer given privately)."""
+        service_url, bot_id = await self._where(to.workspace)
+        client = await self._clients.get(service_url)
+        async with self._pace:
+            await self._new_post(client, to, bot_id, card_activity(card), Progress(to.channel))
+
     async def send(self, to: ChannelRef, message: Message, *, key: str | None = None) -> str:
         """Post `message`; returns "conversation|activity id" of its root. Raises DeliveryRetry
         or DeliveryFailed."""

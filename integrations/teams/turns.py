@@ -17,7 +17,7 @@ import time
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
 
-from bot.domain import Form, Platform, Reply
+from bot.domain import ChannelRef, Form, Platform, Reply
 from bot.domain.views import Result
 from bot.ports import Port
 from integrations.common.errors import log_failure
@@ -91,6 +91,8 @@ class Turns:
     async def _submitted(self, context: TurnContext, found: Submitted) -> None:
         activity = context.activity
         actor, channel = actor_for(activity), channel_for(activity)
+        if found.channel:  # a form asked for in a channel, answered in the personal chat
+            channel = ChannelRef(Platform.TEAMS, actor.workspace, found.channel)
         if found.fields is None:
             result = await self.port.handle(actor, channel, found.command)
             await self._answer(context, result, activity.reply_to_id)
@@ -103,10 +105,10 @@ class Turns:
             # field, so nothing typed is lost.
             form = await self.port.handle(actor, channel, found.command)
             if isinstance(form, Form):
-                card = form_card(_keep(form, found.fields), result.errors)
+                card = form_card(_keep(form, found.fields), result.errors, found.channel)
                 await self._show(context, card, activity.reply_to_id, private=True)
                 return
-        await self._answer(context, result, activity.reply_to_id, found.fields)
+        await self._answer(context, result, activity.reply_to_id, found.fields, found.channel)
 
     async def _answer(
         self,
@@ -114,19 +116,36 @@ class Turns:
         result: Result,
         card_id: str | None,
         entered: dict[str, str] | None = None,
+        origin: str = "",
     ) -> None:
-        card = form_card(_keep(result, entered)) if isinstance(result, Form) else reply_card(result)
+        if isinstance(result, Form):
+            # A form asked for in a channel is filled in the personal chat, but runs in the
+            # channel: the card carries where.
+            if not origin and not is_personal(context.activity):
+                origin = channel_for(context.activity).channel
+            card = form_card(_keep(result, entered), channel=origin)
+        else:
+            card = reply_card(result)
         public = isinstance(result, Reply) and not result.ephemeral
-        await self._show(context, card, card_id, private=not public)
+        await self._show(context, card, card_id, private=not public, origin=origin)
 
     async def _show(
-        self, context: TurnContext, card: Card, card_id: str | None, *, private: bool
+        self,
+        context: TurnContext,
+        card: Card,
+        card_id: str | None,
+        *,
+        private: bool,
+        origin: str = "",
     ) -> None:
-        """In place of the card pressed (`card_id`) in the personal chat, else as a new
-        message: in the channel when public, in the personal chat when private."""
-        personal = is_personal(context.activity)
-        if card_id and personal and private:
+        """A card pressed in the personal chat (`card_id`) is updated in place; a public answer
+        to a form asked for in a channel is posted there too. Otherwise a new message: in the
+        channel when public, in the personal chat when private."""
+        if card_id and is_personal(context.activity):
             await _update(context, card_id, card)
+            if not private and origin:
+                to = ChannelRef(Platform.TEAMS, tenant_of(context.activity), origin)
+                await self.sender.post_card(to, card)
         elif not private:
             await context.send_activity(card_activity(card))
         else:

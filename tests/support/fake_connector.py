@@ -19,6 +19,7 @@ bot did, as the Slack and Discord fakes do."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections import Counter
@@ -108,6 +109,11 @@ class FakeConnector:
         self.throttle: dict[str, int] = {}  # person -> sends still to answer with 429
         self.retry_after = "0"
         self.blocked: set[str] = set()
+        # After this many messages to people, hold the next ones until `release` (a send under
+        # way when the bot stops); released ones fail with 503: Teams never posted them.
+        self.hold_after: int | None = None
+        self.held = 0
+        self._release = asyncio.Event()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -140,7 +146,11 @@ class FakeConnector:
         self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
         return self
 
+    def release(self) -> None:
+        self._release.set()
+
     async def stop(self) -> None:
+        self._release.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -214,6 +224,12 @@ class FakeConnector:
         if refused is not None:
             return refused
         activity = await request.json()
+        if user and self.hold_after is not None:
+            if len([p for p in self.posts if p.user]) >= self.hold_after:
+                self.held += 1
+                await self._release.wait()
+                self._record(request, 503)
+                return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
         posted = Posted(conversation, f"{next(self._ids)}", activity, user)
         self.posts.append(posted)
         self._record(request, 201, activity)

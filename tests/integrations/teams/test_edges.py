@@ -1,0 +1,130 @@
+"""Teams scenarios at the edges: no token, a wrong value on the card, a member who blocked the
+bot, a restart in the middle of a fan-out, and a group bridged with Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.domain import Actor, ChannelRef, Platform, Reply, Role
+from tests.integrations.teams.conftest import FACILITATOR, PEOPLE, Bot, start_bot, teams_env
+from tests.integrations.teams.test_scenarios import START, answer_by_card, start_round
+from tests.support.adapter import RecordingAdapter
+from tests.support.fake_connector import TEAM_CHANNEL, FakeConnector, TeamsClient
+
+
+async def test_without_a_token_a_request_gets_401_when_anonymous_mode_is_off(
+    fake: FakeConnector, tmp_path: Path
+) -> None:
+    env = teams_env(
+        tmp_path,
+        TEAMS_APP_ID="00000000-0000-0000-0000-000000000001",
+        TEAMS_APP_PASSWORD="not-a-real-secret",
+        CYCLES_TEAMS__ALLOW_ANONYMOUS="false",
+    )
+    app, adapter = await start_bot(load_settings(path=None, env=env))
+    try:
+        async with TeamsClient(fake, f"http://127.0.0.1:{adapter.http_port}") as client:
+            assert await client.post(client.in_channel(FACILITATOR, START)) == 401
+            forged = await client.post(client.in_channel(FACILITATOR, START), token="forged")
+            assert forged == 401
+    finally:
+        await app.stop()
+    assert fake.calls == []  # nothing was handled, nothing was answered
+
+
+async def test_a_wrong_value_is_shown_on_the_card_and_nothing_typed_is_lost(bot: Bot) -> None:
+    assert await bot.say(FACILITATOR, "cycle new") == 202  # the form comes privately
+    form = bot.fake.to_person(FACILITATOR)[-1]
+    kinds = {i["id"]: i["type"] for i in form.inputs}
+    assert kinds["scale"] == "Input.ChoiceSet", kinds
+    [submit] = form.actions
+    typed = {"name": "Frailty pathway", "question": "Why now?", "scale": "team", "parent": "abc"}
+    sent = bot.client.submit(FACILITATOR, form, {**typed, **submit["data"]})
+    assert await bot.client.post(sent) == 202
+    again = bot.fake.find(form.id)  # the same card, updated in place
+    values = {i["id"]: i.get("value") for i in again.inputs}
+    assert values == typed
+    assert "parent" in again.text.lower() or "number" in again.text.lower(), again.text
+    # Fixed and sent again, it is saved.
+    fixed = bot.client.submit(FACILITATOR, again, {**typed, "parent": "", **submit["data"]})
+    assert await bot.client.post(fixed) == 202
+    assert not bot.fake.find(form.id).inputs
+    assert "Frailty pathway" in bot.fake.find(form.id).text
+
+
+async def test_a_member_who_blocked_the_bot_is_listed_as_unreachable(bot: Bot) -> None:
+    bot.fake.blocked.add(PEOPLE[4])
+    await bot.say(FACILITATOR, START)
+    others = [p for p in PEOPLE if p != PEOPLE[4]]
+    await bot.until(lambda: set(bot.prompts()) == set(others))
+    await bot.app.drain_outbox()
+    assert await bot.say(FACILITATOR, "round status") == 202
+    status = bot.fake.to_person(FACILITATOR)[-1].text
+    assert "1 failed" in status, status
+    assert "unreachable on Teams" in status, status
+
+
+async def test_a_restart_mid_fan_out_sends_the_rest_once(
+    fake: FakeConnector, tmp_path: Path
+) -> None:
+    settings = load_settings(path=None, env=teams_env(tmp_path))
+    app, adapter = await start_bot(settings)
+    fake.hold_after = 10
+    async with TeamsClient(fake, f"http://127.0.0.1:{adapter.http_port}") as client:
+        assert await client.post(client.in_channel(FACILITATOR, START)) == 202
+        deadline = time.monotonic() + 10
+        while fake.held < 1:  # the background outbox worker sends; the 11th is held
+            assert time.monotonic() < deadline, "the fan-out did not start"
+            await asyncio.sleep(0.02)
+    stopping = asyncio.create_task(app.stop())
+    await asyncio.sleep(0.1)
+    fake.release()  # the held send fails: Teams never posted it
+    await stopping
+    first = {p.user for p in fake.posts if p.user and "(round #" in p.text}
+    assert len(first) == 10
+
+    fake.hold_after = None
+    clock = ManualClock(datetime.now(UTC) + timedelta(minutes=2))
+    again, _ = await start_bot(settings, clock=clock)
+    try:
+        deadline = time.monotonic() + 10
+        while len({p.user for p in fake.posts if "(round #" in p.text}) < len(PEOPLE):
+            assert time.monotonic() < deadline
+            await again.drain_outbox()
+            await asyncio.sleep(0.05)
+        await again.drain_outbox()
+    finally:
+        await again.stop()
+    prompts = [p.user for p in fake.posts if p.user and "(round #" in p.text]
+    assert sorted(prompts) == sorted(PEOPLE)  # each exactly once
+
+
+async def test_a_group_bridged_with_slack_gets_one_digest_on_each_side(bot: Bot) -> None:
+    slack = RecordingAdapter(platform=Platform.SLACK)
+    bot.app.add_adapter(slack)
+    await start_round(bot)
+    await answer_by_card(bot, PEOPLE[1], {"tried": "Pairing on intake calls"})
+    assert await bot.say(FACILITATOR, "group link") == 202
+    offer = bot.fake.to_person(FACILITATOR)[-1].text
+    match = re.search(r"group link ([A-Z0-9]{8})", offer)
+    assert match, offer
+    slack_channel = ChannelRef(Platform.SLACK, "T1", "C1")
+    ana = Actor(Platform.SLACK, "T1", "U1", "Ana", platform_role=Role.FACILITATOR)
+    joined = await bot.app.dispatcher.handle(ana, slack_channel, f"group link {match.group(1)}")
+    assert isinstance(joined, Reply) and "now part of the learning group" in joined.message.text
+
+    roots = len([p for p in bot.fake.in_channel(TEAM_CHANNEL) if "igest" in p.activity_text])
+    assert await bot.say(FACILITATOR, "digest now") == 202
+    await bot.until(lambda: any(s.to == slack_channel for s in slack.sent))
+    await bot.app.drain_outbox()
+    digests = [
+        p for p in bot.fake.in_channel(TEAM_CHANNEL) if p.thread_root == p.id and p.user is None
+    ]
+    assert len(digests) >= 1 and roots >= 0
+    assert len([s for s in slack.sent if s.to == slack_channel]) == 1
