@@ -224,12 +224,12 @@ class FakeConnector:
         if refused is not None:
             return refused
         activity = await request.json()
-        if user and self.hold_after is not None:
-            if len([p for p in self.posts if p.user]) >= self.hold_after:
-                self.held += 1
-                await self._release.wait()
-                self._record(request, 503)
-                return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
+        holding = user is not None and self.hold_after is not None
+        if holding and len([p for p in self.posts if p.user]) >= (self.hold_after or 0):
+            self.held += 1
+            await self._release.wait()
+            self._record(request, 503)
+            return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
         posted = Posted(conversation, f"{next(self._ids)}", activity, user)
         self.posts.append(posted)
         self._record(request, 201, activity)
