@@ -192,6 +192,12 @@ class TeamsSettings(Section):
     send_burst: int = Field(default=15, ge=1)
     # Members per roster page (Teams allows up to 500).
     roster_page_size: int = Field(default=200, ge=1, le=500)
+    # For `cycles teams-manifest`: who publishes the app, and its https:// pages (privacy and
+    # terms default to the website).
+    developer_name: str = "Learning Cycles"
+    website_url: str = ""
+    privacy_url: str = ""
+    terms_url: str = ""
 
     @property
     def enabled(self) -> bool:
