@@ -29,6 +29,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.support.fake_slack import Bucket
+
 TENANT = "tenant-1"
 BOT_ID = "28:learning-cycles"
 TEAM_CHANNEL = "19:general@thread.tacv2"
@@ -98,13 +100,17 @@ def walk(elements: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class FakeConnector:
-    def __init__(self, *, page_size: int = 10) -> None:
+    def __init__(self, *, page_size: int = 10, limit: tuple[float, int] | None = None) -> None:
+        """`limit`: (rate a second, burst) for every write by the app in the tenant, answered
+        429 with Retry-After past it: Teams' documented per-app, per-tenant limit."""
         self.page_size = page_size
+        self._bucket = Bucket(*limit) if limit else None
         self.calls: list[Call] = []
         self.posts: list[Posted] = []
         self.rosters: dict[str, list[dict[str, Any]]] = {}
         self.names: dict[str, str] = {}
         self.chats: dict[str, str] = {}  # conversation id -> person
+        self.cards_to: Counter[str] = Counter()  # person -> messages posted to them
         self.opened: Counter[str] = Counter()  # person -> personal chats opened
         self.throttle: dict[str, int] = {}  # person -> sends still to answer with 429
         self.retry_after = "0"
@@ -174,7 +180,21 @@ class FakeConnector:
     def _record(self, request: web.Request, status: int, body: Any = None) -> None:
         self.calls.append(Call(request.method, request.path, status, body))
 
+    def _over_limit(self, request: web.Request) -> web.Response | None:
+        wait = self._bucket.take() if self._bucket is not None else 0.0
+        if not wait:
+            return None
+        self._record(request, 429)
+        return web.json_response(
+            {"error": {"code": "TooManyRequests"}},
+            status=429,
+            headers={"Retry-After": f"{wait:.3f}"},
+        )
+
     def _refused(self, request: web.Request, user: str | None) -> web.Response | None:
+        limited = self._over_limit(request)
+        if limited is not None:
+            return limited
         if user is None:
             return None
         if user in self.blocked:
@@ -193,6 +213,9 @@ class FakeConnector:
 
     async def _create(self, request: web.Request) -> web.Response:
         body = await request.json()
+        limited = self._over_limit(request)
+        if limited is not None:
+            return limited
         if body.get("isGroup"):
             channel = ((body.get("channelData") or {}).get("channel") or {}).get("id")
             if channel not in self.rosters:
@@ -208,9 +231,9 @@ class FakeConnector:
         if not user or (body.get("bot") or {}).get("id") != BOT_ID:
             self._record(request, 400, body)
             return web.json_response({"error": {"code": "BadArgument"}}, status=400)
-        refused = self._refused(request, user if user in self.blocked else None)
-        if refused is not None:
-            return refused
+        if user in self.blocked:
+            self._record(request, 403)
+            return web.json_response({"error": {"code": "MessageWritesBlocked"}}, status=403)
         conversation = f"a:chat-{user}"
         self.chats[conversation] = user
         self.opened[user] += 1
@@ -232,6 +255,8 @@ class FakeConnector:
             return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
         posted = Posted(conversation, f"{next(self._ids)}", activity, user)
         self.posts.append(posted)
+        if user:
+            self.cards_to[user] += 1
         self._record(request, 201, activity)
         return web.json_response({"id": posted.id}, status=201)
 
