@@ -111,6 +111,8 @@ class TeamsAdapter:
         self._accepting = False
         if not await self._requests.wait(STOP_GRACE_SECONDS):
             log.warning("teams: stopped with requests still running")
+        if not await self.turns.late.wait(STOP_GRACE_SECONDS):
+            log.warning("teams: stopped with answers still to send")
         self._closing = True
         if not await self._sending.wait(STOP_GRACE_SECONDS):
             log.warning("teams: stopped with a send still running")

@@ -94,6 +94,22 @@ class Sender:
         async with self._pace:
             await client.conversations.send_to_conversation(chat, card_activity(card))
 
+    async def update_card(self, tenant: str, conversation: str, card_id: str, card: Card) -> None:
+        """Replace a card the bot posted (PUT …/activities/{id})."""
+        service_url, _ = await self._where(tenant)
+        client = await self._clients.get(service_url)
+        replaced = card_activity(card)
+        replaced.id = card_id
+        async with self._pace:
+            await client.conversations.update_activity(conversation, card_id, replaced)
+
+    async def reply_card(self, tenant: str, conversation: str, card: Card) -> None:
+        """A card in an existing conversation: a channel thread, or a personal chat."""
+        service_url, _ = await self._where(tenant)
+        client = await self._clients.get(service_url)
+        async with self._pace:
+            await client.conversations.send_to_conversation(conversation, card_activity(card))
+
     async def post_card(self, to: ChannelRef, card: Card) -> None:
         """One card as a new post in a channel, now (a public answer given privately)."""
         service_url, bot_id = await self._where(to.workspace)

@@ -7,12 +7,18 @@
   a button that opens a form turns the card into that form, a saved form into its confirmation
   (with the Edit button the core offers), and a wrong value shows on its field.
 - Private answers (refusals, errors, forms, anything `ephemeral`) never go to a channel: they go
-  to the person's personal chat with the bot."""
+  to the person's personal chat with the bot.
+
+Teams wants its request answered within seconds. The answer goes out within the turn when the
+core is done within the budget; otherwise the turn ends (202) and the answer follows through the
+connector, to the same places, when it is ready."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
@@ -20,7 +26,9 @@ from microsoft_agents.hosting.core import TurnContext
 from bot.domain import ChannelRef, Form, Platform, Reply
 from bot.domain.views import Result
 from bot.ports import Port
+from integrations.common.budget import within
 from integrations.common.errors import log_failure
+from integrations.common.inflight import InFlight
 from integrations.teams.cards import Card, Submitted, form_card, reply_card, submitted
 from integrations.teams.delivery import Sender, card_activity
 from integrations.teams.directory import Directory
@@ -36,6 +44,20 @@ log = logging.getLogger(__name__)
 
 EMPTY = "Type a command, for example `help`."
 FAILED = "Something went wrong on our side (ref {ref}). Nothing was lost; please try again."
+# Answer within the turn when the core is this quick; else acknowledge and follow up.
+BUDGET_SECONDS = 2.5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Where a card goes: in place of the card pressed (`update`, in the personal chat), else a
+    new message, in the conversation it came from when public, in the personal chat when
+    private; a public answer to a form asked for in a channel is posted there too (`origin`)."""
+
+    card: Card
+    private: bool
+    update: str | None = None
+    origin: str = ""
 
 
 class Turns:
@@ -45,6 +67,8 @@ class Turns:
         self.port = port
         self.sender = sender
         self.directory = directory
+        self.late = InFlight()  # answers following up after their turn ended
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
@@ -57,14 +81,15 @@ class Turns:
                 Platform.TEAMS, f"activity:{activity.conversation.id}:{activity.id}"
             ):
                 return  # Teams delivered it again: handled already
-            found = submitted(activity.value)
-            if found is not None:
-                await self._submitted(context, found)
-            elif activity.value is None:
-                await self._command(context)
+            task = await within(self._decide(activity), BUDGET_SECONDS)
+            if task.done():
+                answer = task.result()
+                if answer is not None:
+                    await self._in_turn(context, answer)
+            else:
+                self._follow_up(activity, task)
         except Exception as exc:  # one line and a reference; the person is told, privately
-            ref = log_failure(log, "teams: an activity", exc)
-            await self._private(context, reply_card(Reply.text(FAILED.format(ref=ref))))
+            await self._in_turn(context, _failed(exc))
         finally:
             self.port.metrics.observe_ack("teams", time.perf_counter() - started)
 
@@ -79,24 +104,28 @@ class Turns:
                 tenant, str(activity.from_property.id), str(activity.conversation.id)
             )
 
-    async def _command(self, context: TurnContext) -> None:
-        activity = context.activity
+    # --- what to answer ------------------------------------------------------------------------
+
+    async def _decide(self, activity: Activity) -> Answer | None:
+        found = submitted(activity.value)
+        if found is not None:
+            return await self._submitted(activity, found)
+        if activity.value is not None:
+            return None  # a card that is not ours
         text = command_text(activity)
         if not text:
-            await self._private(context, reply_card(Reply.text(EMPTY)))
-            return
+            return Answer(reply_card(Reply.text(EMPTY)), private=True)
         result = await self.port.handle(actor_for(activity), channel_for(activity), text)
-        await self._answer(context, result, None)
+        return self._answer(activity, result, None)
 
-    async def _submitted(self, context: TurnContext, found: Submitted) -> None:
-        activity = context.activity
+    async def _submitted(self, activity: Activity, found: Submitted) -> Answer:
         actor, channel = actor_for(activity), channel_for(activity)
         if found.channel:  # a form asked for in a channel, answered in the personal chat
             channel = ChannelRef(Platform.TEAMS, actor.workspace, found.channel)
+        card_id = activity.reply_to_id
         if found.fields is None:
             result = await self.port.handle(actor, channel, found.command)
-            await self._answer(context, result, activity.reply_to_id)
-            return
+            return self._answer(activity, result, card_id)
         result = await self.port.handle(
             actor, channel, found.command, fields=found.fields, source_key=_source(activity)
         )
@@ -106,59 +135,79 @@ class Turns:
             form = await self.port.handle(actor, channel, found.command)
             if isinstance(form, Form):
                 card = form_card(_keep(form, found.fields), result.errors, found.channel)
-                await self._show(context, card, activity.reply_to_id, private=True)
-                return
-        await self._answer(context, result, activity.reply_to_id, found.fields, found.channel)
+                return Answer(card, private=True, update=card_id)
+        return self._answer(activity, result, card_id, found.fields, found.channel)
 
-    async def _answer(
+    def _answer(
         self,
-        context: TurnContext,
+        activity: Activity,
         result: Result,
         card_id: str | None,
         entered: dict[str, str] | None = None,
         origin: str = "",
-    ) -> None:
+    ) -> Answer:
         if isinstance(result, Form):
             # A form asked for in a channel is filled in the personal chat, but runs in the
             # channel: the card carries where.
-            if not origin and not is_personal(context.activity):
-                origin = channel_for(context.activity).channel
-            card = form_card(_keep(result, entered), channel=origin)
-        else:
-            card = reply_card(result)
-        public = isinstance(result, Reply) and not result.ephemeral
-        await self._show(context, card, card_id, private=not public, origin=origin)
+            if not origin and not is_personal(activity):
+                origin = channel_for(activity).channel
+            return Answer(form_card(_keep(result, entered), channel=origin), True, card_id)
+        public = not result.ephemeral
+        return Answer(reply_card(result), not public, card_id, origin)
 
-    async def _show(
-        self,
-        context: TurnContext,
-        card: Card,
-        card_id: str | None,
-        *,
-        private: bool,
-        origin: str = "",
-    ) -> None:
-        """A card pressed in the personal chat (`card_id`) is updated in place; a public answer
-        to a form asked for in a channel is posted there too. Otherwise a new message: in the
-        channel when public, in the personal chat when private."""
-        if card_id and is_personal(context.activity):
-            await _update(context, card_id, card)
-            if not private and origin:
-                to = ChannelRef(Platform.TEAMS, tenant_of(context.activity), origin)
-                await self.sender.post_card(to, card)
-        elif not private:
-            await context.send_activity(card_activity(card))
-        else:
-            await self._private(context, card)
+    # --- sending it ----------------------------------------------------------------------------
 
-    async def _private(self, context: TurnContext, card: Card) -> None:
-        """To the person only: in the personal chat (this one, or opened for it)."""
+    async def _in_turn(self, context: TurnContext, answer: Answer) -> None:
         activity = context.activity
-        if is_personal(activity):
-            await context.send_activity(card_activity(card))
-            return
+        if answer.update and is_personal(activity):
+            replaced = card_activity(answer.card)
+            replaced.id = answer.update
+            await context.update_activity(replaced)
+            await self._to_origin(activity, answer)
+        elif not answer.private or is_personal(activity):
+            await context.send_activity(card_activity(answer.card))
+        else:
+            actor = actor_for(activity)
+            await self.sender.send_card(actor.workspace, actor.user_id, answer.card)
+
+    async def _late(self, activity: Activity, answer: Answer) -> None:
+        """The same places as `_in_turn`, through the connector after the turn ended."""
         actor = actor_for(activity)
-        await self.sender.send_card(actor.workspace, actor.user_id, card)
+        conversation = str(activity.conversation.id)
+        if answer.update and is_personal(activity):
+            await self.sender.update_card(actor.workspace, conversation, answer.update, answer.card)
+            await self._to_origin(activity, answer)
+        elif not answer.private:
+            await self.sender.reply_card(actor.workspace, conversation, answer.card)
+        else:
+            await self.sender.send_card(actor.workspace, actor.user_id, answer.card)
+
+    async def _to_origin(self, activity: Activity, answer: Answer) -> None:
+        if not answer.private and answer.origin:
+            to = ChannelRef(Platform.TEAMS, tenant_of(activity), answer.origin)
+            await self.sender.post_card(to, answer.card)
+
+    def _follow_up(self, activity: Activity, work: asyncio.Task[Answer | None]) -> None:
+        async def follow() -> None:
+            async with self.late.hold():
+                try:
+                    answer = await work
+                except Exception as exc:
+                    answer = _failed(exc)
+                try:
+                    if answer is not None:
+                        await self._late(activity, answer)
+                except Exception as exc:  # the person cannot be told: one line and a reference
+                    log_failure(log, "teams: a late answer", exc)
+
+        task = asyncio.create_task(follow())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _failed(exc: BaseException) -> Answer:
+    ref = log_failure(log, "teams: an activity", exc)
+    return Answer(reply_card(Reply.text(FAILED.format(ref=ref))), private=True)
 
 
 def _source(activity: Activity) -> str:
@@ -172,9 +221,3 @@ def _keep(form: Form, entered: dict[str, str] | None) -> Form:
         return form
     values = {**form.values, **{k: v for k, v in entered.items() if v}}
     return Form(form.title, form.command, form.fields, form.submit_label, form.intro, values)
-
-
-async def _update(context: TurnContext, card_id: str, card: Card) -> None:
-    activity = card_activity(card)
-    activity.id = card_id
-    await context.update_activity(activity)

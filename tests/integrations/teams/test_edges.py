@@ -9,9 +9,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.domain import Actor, ChannelRef, Platform, Reply, Role
+from integrations.teams import turns
 from tests.integrations.teams.conftest import FACILITATOR, PEOPLE, Bot, start_bot, teams_env
 from tests.integrations.teams.test_scenarios import START, answer_by_card, start_round
 from tests.support.adapter import RecordingAdapter
@@ -128,3 +131,27 @@ async def test_a_group_bridged_with_slack_gets_one_digest_on_each_side(bot: Bot)
     ]
     assert len(digests) >= 1 and roots >= 0
     assert len([s for s in slack.sent if s.to == slack_channel]) == 1
+
+
+async def test_a_slow_answer_follows_up_to_the_same_places(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The core takes longer than Teams waits: the turn ends at once, the answers follow.
+    monkeypatch.setattr(turns, "BUDGET_SECONDS", 0.0)
+    assert await bot.say(PEOPLE[1], START) == 202
+    await bot.until(lambda: bool(bot.fake.to_person(PEOPLE[1])), drain=False)
+    [refusal] = bot.fake.to_person(PEOPLE[1])
+    assert refusal.text == "Only a facilitator can use `round start`."
+
+    assert await bot.say(FACILITATOR, START) == 202
+    await bot.until(lambda: len(bot.prompts()) == len(PEOPLE))
+    started = [p for p in bot.fake.posts if "has started" in p.text]
+    assert len(started) == 1 and started[0].user is None  # in the channel, in the thread
+
+    prompt = bot.fake.to_person(PEOPLE[2])[0]
+    await bot.client.post(bot.client.submit(PEOPLE[2], prompt, prompt.actions[0]["data"]))
+    await bot.until(lambda: bool(bot.fake.find(prompt.id).inputs), drain=False)
+    form = bot.fake.find(prompt.id)
+    data = {"tried": "A walking meeting", **form.actions[0]["data"]}
+    await bot.client.post(bot.client.submit(PEOPLE[2], form, data))
+    await bot.until(lambda: "Saved your answers" in bot.fake.find(prompt.id).text, drain=False)
