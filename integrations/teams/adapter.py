@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MESSAGES_PATH = "/api/messages"
 HEALTH_PATH = "/healthz"
 STOP_GRACE_SECONDS = 30.0
+USER_TOKEN_LOGGER = "microsoft_agents.hosting.core.connector.client.user_token_client"
 
 
 class TeamsAdapter:
@@ -98,6 +99,8 @@ class TeamsAdapter:
             self.http_port = int(runner.addresses[0][1])
         self._accepting = True
         if self.auth.ANONYMOUS_ALLOWED:
+            # Without an App ID the SDK warns on every request that it has none: said once here.
+            logging.getLogger(USER_TOKEN_LOGGER).setLevel(logging.ERROR)
             log.warning(
                 "teams: anonymous mode: /api/messages on port %s accepts requests without a "
                 "token. Use it only locally ([teams] allow_anonymous).",

@@ -8,6 +8,7 @@ posting the root again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from microsoft_agents.activity import Activity, ChannelAccount, ConversationPara
 
 from bot.config import TeamsSettings
 from bot.domain import ChannelRef, MemberInfo, Message
-from bot.errors import DeliveryError, DeliveryFailed
+from bot.errors import DeliveryError, DeliveryFailed, DeliveryRetry
 from integrations.teams.cards import Card, attachment, image_card, message_card, section_card
 from integrations.teams.connector import Clients, classify
 from integrations.teams.directory import Directory
@@ -26,6 +27,8 @@ from integrations.teams.identity import THREAD_SUFFIX
 
 log = logging.getLogger(__name__)
 
+ROSTER_ATTEMPTS = 3
+ROSTER_WAIT_SECONDS = 5.0
 # Bots have ids starting "28:"; the roster lists people, but a bot added to a team may appear.
 BOT_PREFIX = "28:"
 
@@ -186,6 +189,21 @@ class Sender:
         progress.root = str(made.activity_id or "")
         progress.thread = str(made.id or f"{to.channel}{THREAD_SUFFIX}{progress.root}")
 
+    async def _page(self, client: Any, conversation: str, token: str | None) -> Any:
+        """One roster page; a throttled or failed read is tried again a few times (the person
+        who started the round is waiting), honouring Retry-After."""
+        for attempt in range(ROSTER_ATTEMPTS):
+            try:
+                return await client.conversations.get_conversation_paged_members(
+                    conversation, self._settings.roster_page_size, token
+                )
+            except Exception as exc:
+                error = classify(exc)
+                if not isinstance(error, DeliveryRetry) or attempt == ROSTER_ATTEMPTS - 1:
+                    raise error from None
+                await asyncio.sleep(min(error.after or 1.0, ROSTER_WAIT_SECONDS))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
     async def members(self, channel: ChannelRef) -> list[MemberInfo]:
         """Every person in the channel's team (every roster page), bots left out."""
         service_url, _ = await self._where(channel.workspace)
@@ -193,9 +211,7 @@ class Sender:
         found: list[MemberInfo] = []
         token: str | None = None
         while True:
-            page = await client.conversations.get_conversation_paged_members(
-                channel.channel, self._settings.roster_page_size, token
-            )
+            page = await self._page(client, channel.channel, token)
             for member in page.members or []:
                 if member.id and not str(member.id).startswith(BOT_PREFIX):
                     found.append(MemberInfo(str(member.id), str(member.name or member.id)))

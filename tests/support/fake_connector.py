@@ -114,6 +114,7 @@ class FakeConnector:
         self.opened: Counter[str] = Counter()  # person -> personal chats opened
         self.throttle: dict[str, int] = {}  # person -> sends still to answer with 429
         self.retry_after = "0"
+        self.throttle_roster = 0  # roster reads still to answer with 429
         self.blocked: set[str] = set()
         # After this many messages to people, hold the next ones until `release` (a send under
         # way when the bot stops); released ones fail with 503: Teams never posted them.
@@ -274,6 +275,10 @@ class FakeConnector:
         return self.rosters.get(conversation.split(THREAD)[0], [])
 
     async def _paged(self, request: web.Request) -> web.Response:
+        if self.throttle_roster > 0:
+            self.throttle_roster -= 1
+            self._record(request, 429)
+            return web.json_response({}, status=429, headers={"Retry-After": self.retry_after})
         roster = self._roster(request.match_info["cid"])
         size = int(request.query.get("pageSize") or self.page_size)
         size = min(size, self.page_size)
