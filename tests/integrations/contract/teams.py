@@ -13,7 +13,11 @@ from tests.integrations.contract.base import Answer, Post
 from tests.integrations.discord.helpers import settle
 from tests.integrations.teams.conftest import Bot, seed, start_bot, teams_env
 from tests.integrations.teams.test_scenarios import answer_by_card
-from tests.support.fake_connector import TEAM_CHANNEL, FakeConnector, TeamsClient
+from tests.support.fake_connector import TEAM_CHANNEL, FakeConnector, Posted, TeamsClient
+
+
+def _is_prompt(post: Posted) -> bool:
+    return "(round #" in post.activity_text and bool(post.activity.get("attachments"))
 
 
 class TeamsContractDriver:
@@ -50,12 +54,26 @@ class TeamsContractDriver:
         await self._stack.aclose()
 
     async def command(self, person: str, text: str) -> Answer:
-        before = len(self.bot.fake.posts)
-        assert await self.bot.say(person, text) == 202  # the turn answers before it returns
-        answers = self.bot.fake.posts[before:]
-        self._answers += len(answers)
+        fake = self.bot.fake
+        before = len(fake.posts)
+        typed = self.bot.client.in_channel(person, text)
+        thread = typed["conversation"]["id"]
+
+        def answers() -> list[Posted]:
+            # In the message's thread (public) or the person's personal chat (private); the
+            # answer comes within the turn, or after it when the core is slow.
+            # Round prompts sent meanwhile by the outbox are deliveries, not answers.
+            return [
+                p
+                for p in fake.posts[before:]
+                if p.conversation == thread or (p.user == person and not _is_prompt(p))
+            ]
+
+        assert await self.bot.client.post(typed) == 202
+        await self.bot.until(lambda: bool(answers()), within=60, drain=False)
         await settle(self.app)
-        [answer] = answers
+        [answer] = answers()
+        self._answers += 1
         return Answer(answer.text, private=answer.user == person)
 
     async def answer_prompt(self, person: str, answers: dict[str, str]) -> str:
