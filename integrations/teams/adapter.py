@@ -31,6 +31,9 @@ MESSAGES_PATH = "/api/messages"
 HEALTH_PATH = "/healthz"
 STOP_GRACE_SECONDS = 30.0
 USER_TOKEN_LOGGER = "microsoft_agents.hosting.core.connector.client.user_token_client"
+# The SDK logs every refused call at ERROR, a 429 it will retry included; the outbox and the
+# turns log what a failure meant, once.
+CONNECTOR_LOGGER = "microsoft_agents.hosting.core.connector.client.connector_client"
 
 
 class TeamsAdapter:
@@ -98,6 +101,7 @@ class TeamsAdapter:
         if runner.addresses:
             self.http_port = int(runner.addresses[0][1])
         self._accepting = True
+        logging.getLogger(CONNECTOR_LOGGER).setLevel(logging.CRITICAL)
         if self.auth.ANONYMOUS_ALLOWED:
             # Without an App ID the SDK warns on every request that it has none: said once here.
             logging.getLogger(USER_TOKEN_LOGGER).setLevel(logging.ERROR)

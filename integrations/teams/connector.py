@@ -32,8 +32,10 @@ SCOPES = [f"{BOT_FRAMEWORK}/.default"]
 CLIENT_SECONDS = 30 * 60
 # Teams asks for a retry on these (throttled, precondition failed, gateway errors).
 RETRY_STATUS = {408, 412, 429, 500, 502, 503, 504}
-# Without a Retry-After: a short wait with jitter, so retries of many members spread out.
-BACKOFF_SECONDS = (1.0, 3.0)
+# Without a Retry-After: exponential from 2 s, up to 5 minutes, each wait drawn from half to the
+# whole of it (jitter), so members throttled together do not retry together.
+FIRST_BACKOFF_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 300.0
 
 
 def auth_configuration(settings: TeamsSettings) -> AgentAuthConfiguration:
@@ -109,9 +111,15 @@ class Clients:
             await client.close()
 
 
-def classify(exc: BaseException) -> DeliveryError:
+def backoff(failures: int) -> float:
+    """Seconds to wait after the `failures`-th failure in a row (1 for the first), jittered."""
+    ceiling = min(FIRST_BACKOFF_SECONDS * 2 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def classify(exc: BaseException, failures: int = 1) -> DeliveryError:
     """A failed Bot Connector call -> retry later (throttled, gateway, network) or give up
-    (blocked, removed, refused)."""
+    (blocked, removed, refused). `failures`: how many times in a row this one failed."""
     if isinstance(exc, DeliveryError):
         return exc
     if isinstance(exc, aiohttp.ClientResponseError):
@@ -119,7 +127,7 @@ def classify(exc: BaseException) -> DeliveryError:
         if status in RETRY_STATUS:
             after = retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             if after is None:
-                after = random.uniform(*BACKOFF_SECONDS)
+                after = backoff(failures)
             else:
                 after += random.uniform(0, 0.5)  # jitter: members throttled together spread out
             return DeliveryRetry(f"Teams answered {status}", after)
@@ -128,8 +136,8 @@ def classify(exc: BaseException) -> DeliveryError:
                 "unreachable on Teams: the bot was removed or blocked (403 MessageWritesBlocked)"
             )
         if status == 401:
-            return DeliveryRetry("Teams refused the bot's token (401)")
+            return DeliveryRetry("Teams refused the bot's token (401)", backoff(failures))
         return DeliveryFailed(f"Teams refused the message ({status})")
     if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
-        return DeliveryRetry(f"cannot reach Teams ({type(exc).__name__})")
-    return DeliveryRetry(type(exc).__name__)
+        return DeliveryRetry(f"cannot reach Teams ({type(exc).__name__})", backoff(failures))
+    return DeliveryRetry(type(exc).__name__, backoff(failures))

@@ -20,6 +20,7 @@ from microsoft_agents.activity import Activity, ChannelAccount, ConversationPara
 from bot.config import TeamsSettings
 from bot.domain import ChannelRef, MemberInfo, Message
 from bot.errors import DeliveryError, DeliveryFailed, DeliveryRetry
+from integrations.common.cache import BoundedCache
 from integrations.teams.cards import Card, attachment, image_card, message_card, section_card
 from integrations.teams.connector import Clients, classify
 from integrations.teams.directory import Directory
@@ -27,6 +28,7 @@ from integrations.teams.identity import THREAD_SUFFIX
 
 log = logging.getLogger(__name__)
 
+FAILURES_REMEMBERED = 50_000
 ROSTER_ATTEMPTS = 3
 ROSTER_WAIT_SECONDS = 5.0
 # Bots have ids starting "28:"; the roster lists people, but a bot added to a team may appear.
@@ -58,6 +60,8 @@ class Sender:
         burst = settings.send_burst
         self._pace = AsyncLimiter(burst, burst / settings.send_rate_per_second)
         self._progress: dict[str, Progress] = {}
+        # Failures in a row by outbox key, for exponential backoff (forgotten on success).
+        self._failures: BoundedCache[str, int] = BoundedCache(FAILURES_REMEMBERED)
 
     async def _where(self, tenant: str) -> tuple[str, str]:
         service_url = await self._directory.service_url(tenant)
@@ -123,15 +127,17 @@ class Sender:
     async def send(self, to: ChannelRef, message: Message, *, key: str | None = None) -> str:
         """Post `message`; returns "conversation|activity id" of its root. Raises DeliveryRetry
         or DeliveryFailed."""
+        failures = (self._failures.pop(key) or 0) + 1 if key else 1
         try:
-            return await self._send(to, message, key)
-        except DeliveryError:
+            return await self._send(to, message, key, failures)
+        except DeliveryError as error:
+            if key and not isinstance(error, DeliveryFailed):
+                self._failures.put(key, failures)
             raise
         except Exception as exc:
-            error = classify(exc)
-            if to.dm_user and getattr(exc, "status", None) == 404:
-                await self._directory.forget_chat(to.workspace, to.dm_user)  # open it afresh
-            raise error from None
+            if key:
+                self._failures.put(key, failures)
+            raise classify(exc, failures) from None
 
     def _cards(self, message: Message) -> list[Card]:
         cards = [message_card(message)]
@@ -144,7 +150,9 @@ class Sender:
                 cards.append(image)
         return cards
 
-    async def _send(self, to: ChannelRef, message: Message, key: str | None) -> str:
+    async def _send(
+        self, to: ChannelRef, message: Message, key: str | None, failures: int = 1
+    ) -> str:
         cards = self._cards(message)
         progress = self._progress.pop(key, None) if key else None
         service_url, bot_id = await self._where(to.workspace)
@@ -167,7 +175,11 @@ class Sender:
                         )
                         progress.root = progress.root or str(sent.id or "")
             except Exception as exc:
-                error = classify(exc)
+                error = classify(exc, failures)
+                if to.dm_user and progress.done == 0 and getattr(exc, "status", None) == 404:
+                    # A personal chat remembered from before that Teams no longer has.
+                    await self._directory.forget_chat(to.workspace, to.dm_user)
+                    error = DeliveryRetry("the personal chat is gone; it is opened again", 0.0)
                 if key and progress.done > 0 and not isinstance(error, DeliveryFailed):
                     self._progress[key] = progress
                 raise error from None

@@ -48,9 +48,9 @@ class Directory:
         found = self._chats.get(key)
         if found is None:
             found = await self._store.get(key)
-            if found is not None:
+            if found:
                 self._chats.put(key, found)
-        return found
+        return found or None
 
     async def remember_chat(self, tenant: str, user: str, conversation: str) -> None:
         key = f"teams:chat:{tenant}:{user}"
@@ -59,4 +59,8 @@ class Directory:
             await self._store.put(key, conversation)
 
     async def forget_chat(self, tenant: str, user: str) -> None:
-        self._chats.pop(f"teams:chat:{tenant}:{user}")
+        """Teams no longer has this chat: the next send opens a new one. (The store has no
+        delete: an empty value counts as none.)"""
+        key = f"teams:chat:{tenant}:{user}"
+        self._chats.pop(key)
+        await self._store.put(key, "")

@@ -244,6 +244,9 @@ class FakeConnector:
     async def _send(self, request: web.Request) -> web.Response:
         conversation = request.match_info["cid"]
         user = self.chats.get(conversation)
+        if user is None and conversation.split(THREAD)[0] not in self.rosters:
+            self._record(request, 404)
+            return web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
         refused = self._refused(request, user)
         if refused is not None:
             return refused

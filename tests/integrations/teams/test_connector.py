@@ -27,6 +27,10 @@ def test_throttling_and_gateway_errors_are_retried_after_retry_after_with_jitter
     for status in (412, 502, 504):
         again = classify(refused(status))
         assert isinstance(again, DeliveryRetry) and again.after is not None
+    # Without a Retry-After: exponential, jittered, capped.
+    waits = [classify(refused(503), failures=n).after or 0 for n in (1, 2, 3, 4, 20)]
+    assert 1 <= waits[0] <= 2 and 2 <= waits[1] <= 4 and 4 <= waits[2] <= 8
+    assert 150 <= waits[4] <= 300
     assert isinstance(classify(aiohttp.ClientConnectionError()), DeliveryRetry)
 
 
