@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, InvokeResponse
 from microsoft_agents.hosting.core import TurnContext
 
 from bot.domain import ChannelRef, Form, Platform, Reply
@@ -29,7 +29,14 @@ from bot.ports import Port
 from integrations.common.budget import within
 from integrations.common.errors import log_failure
 from integrations.common.inflight import InFlight
-from integrations.teams.cards import Card, Submitted, form_card, reply_card, submitted
+from integrations.teams.cards import (
+    CARD_TYPE,
+    Card,
+    Submitted,
+    form_card,
+    reply_card,
+    submitted,
+)
 from integrations.teams.delivery import Sender, card_activity
 from integrations.teams.directory import Directory
 from integrations.teams.identity import (
@@ -43,6 +50,8 @@ from integrations.teams.identity import (
 log = logging.getLogger(__name__)
 
 EMPTY = "Type a command, for example `help`."
+UNKNOWN_ACTION = "This button is not one of Learning Cycles' own; nothing was done."
+EXECUTE = "adaptiveCard/action"
 FAILED = "Something went wrong on our side (ref {ref}). Nothing was lost; please try again."
 # Answer within the turn when the core is this quick; else acknowledge and follow up.
 BUDGET_SECONDS = 2.5
@@ -74,6 +83,9 @@ class Turns:
         activity = context.activity
         started = time.perf_counter()
         await self._learn(activity)
+        if activity.type == "invoke" and activity.name == EXECUTE:
+            await self._execute(context)
+            return
         if activity.type != "message":
             return  # installs, members added, typing: nothing to do
         try:
@@ -92,6 +104,26 @@ class Turns:
             await self._in_turn(context, _failed(exc))
         finally:
             self.port.metrics.observe_ack("teams", time.perf_counter() - started)
+
+    async def _execute(self, context: TurnContext) -> None:
+        """An `Action.Execute` (an `adaptiveCard/action` invoke): the same as a submission, and
+        the answer replaces the card in the invoke's response (Teams waits for it)."""
+        activity = context.activity
+        action = activity.value.get("action") if isinstance(activity.value, dict) else None
+        data = action.get("data") if isinstance(action, dict) else None
+        found = submitted(data)
+        try:
+            if found is None:
+                answer = Answer(reply_card(Reply.text(UNKNOWN_ACTION)), private=True)
+            else:
+                answer = await self._submitted(activity, found)
+            await self._to_origin(activity, answer)
+        except Exception as exc:
+            answer = _failed(exc)
+        body = {"statusCode": 200, "type": CARD_TYPE, "value": answer.card}
+        await context.send_activity(
+            Activity(type="invokeResponse", value=InvokeResponse(status=200, body=body))
+        )
 
     async def _learn(self, activity: Activity) -> None:
         tenant = tenant_of(activity)

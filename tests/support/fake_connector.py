@@ -365,6 +365,13 @@ class TeamsClient:
             replyToId=card.id,
         )
 
+    async def invoke(self, activity: dict[str, Any]) -> tuple[int, Any]:
+        """POST an invoke activity; its status and the invoke response's body."""
+        assert self._session is not None
+        async with self._session.post(self.bot_url, json=activity) as response:
+            body = await response.json() if response.content_length else None
+            return response.status, body
+
     async def post(self, activity: dict[str, Any], *, token: str | None = None) -> int:
         assert self._session is not None
         headers = {}

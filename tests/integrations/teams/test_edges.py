@@ -16,7 +16,7 @@ from bot.config import load_settings
 from bot.domain import Actor, ChannelRef, Platform, Reply, Role
 from integrations.teams import turns
 from tests.integrations.teams.conftest import FACILITATOR, PEOPLE, Bot, start_bot, teams_env
-from tests.integrations.teams.test_scenarios import START, answer_by_card, start_round
+from tests.integrations.teams.test_scenarios import START, answer_by_card, start_round, stored
 from tests.support.adapter import RecordingAdapter
 from tests.support.fake_connector import TEAM_CHANNEL, FakeConnector, TeamsClient
 
@@ -164,3 +164,27 @@ async def test_a_personal_chat_teams_no_longer_has_is_opened_again(bot: Bot) -> 
     await start_round(bot)
     assert bot.prompts()[PEOPLE[5]] == 1
     assert bot.fake.opened[PEOPLE[5]] == 1
+
+
+async def test_an_action_execute_invoke_saves_and_answers_with_the_new_card(bot: Bot) -> None:
+    await start_round(bot)
+    prompt = bot.fake.to_person(PEOPLE[1])[0]
+    invoke = bot.client.submit(PEOPLE[1], prompt, {})
+    invoke.update(
+        type="invoke",
+        name="adaptiveCard/action",
+        value={
+            "action": {
+                "type": "Action.Execute",
+                "verb": "save",
+                "data": {"cycles_form": "answer 1", "tried": "Shadowing a colleague"},
+            },
+            "trigger": "manual",
+        },
+    )
+    status, body = await bot.client.invoke(invoke)
+    assert status == 200
+    assert body["statusCode"] == 200 and body["type"].endswith("card.adaptive")
+    shown = "\n".join(str(e.get("text", "")) for e in body["value"]["body"])
+    assert shown.startswith("Saved your answers to round #1"), shown
+    assert await stored(bot) == ["Shadowing a colleague"]
