@@ -37,7 +37,7 @@ from integrations.teams.cards import (
     reply_card,
     submitted,
 )
-from integrations.teams.delivery import Sender, card_activity
+from integrations.teams.delivery import Sender, card_activity, message_id
 from integrations.teams.directory import Directory
 from integrations.teams.identity import (
     actor_for,
@@ -147,8 +147,20 @@ class Turns:
         text = command_text(activity)
         if not text:
             return Answer(reply_card(Reply.text(EMPTY)), private=True)
-        result = await self.port.handle(actor_for(activity), channel_for(activity), text)
+        round_id = await self._replied_prompt(activity)
+        if round_id is not None:  # a reply to a round's prompt card: an answer, not a command
+            result = await self.port.reply(actor_for(activity), round_id, text)
+        else:
+            result = await self.port.handle(actor_for(activity), channel_for(activity), text)
         return self._answer(activity, result, None)
+
+    async def _replied_prompt(self, activity: Activity) -> int | None:
+        """The round whose prompt card this personal-chat message replies to, if any."""
+        if not activity.reply_to_id or not is_personal(activity) or not activity.conversation:
+            return None
+        posted = message_id(str(activity.conversation.id), str(activity.reply_to_id))
+        sent = await self.port.sent(Platform.TEAMS, posted)
+        return sent.round_id if sent is not None and sent.to_dm else None
 
     async def _submitted(self, activity: Activity, found: Submitted) -> Answer:
         actor, channel = actor_for(activity), channel_for(activity)

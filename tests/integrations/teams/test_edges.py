@@ -188,3 +188,15 @@ async def test_an_action_execute_invoke_saves_and_answers_with_the_new_card(bot:
     shown = "\n".join(str(e.get("text", "")) for e in body["value"]["body"])
     assert shown.startswith("Saved your answers to round #1"), shown
     assert await stored(bot) == ["Shadowing a colleague"]
+
+
+async def test_a_reply_to_the_prompt_card_answers_its_first_open_question(bot: Bot) -> None:
+    await start_round(bot)
+    prompt = bot.fake.to_person(PEOPLE[3])[0]
+    reply = bot.client.personal(PEOPLE[3], "We tried a walking meeting")
+    reply["replyToId"] = prompt.id
+    assert await bot.client.post(reply) == 202
+    assert await stored(bot) == ["We tried a walking meeting"]
+    # Without the reply, the same words are a command, and an unknown one.
+    assert await bot.say_personally(PEOPLE[4], "We tried a walking meeting") == 202
+    assert await stored(bot) == ["We tried a walking meeting"]
