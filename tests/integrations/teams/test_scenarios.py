@@ -115,3 +115,6 @@ async def test_digest_now_posts_one_root_message_and_its_thread(bot: Bot) -> Non
     thread = [p for p in bot.fake.in_channel(TEAM_CHANNEL) if p.thread_root and p.user is None]
     shown = "\n".join(p.text for p in thread)
     assert titles and [t for t in titles if t not in shown] == []
+    # The chart is an image in the thread.
+    images = [e for p in thread for e in p.card.get("body", []) if e["type"] == "Image"]
+    assert images and images[0]["url"].startswith("data:image/png;base64,")
