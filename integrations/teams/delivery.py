@@ -29,6 +29,8 @@ from integrations.teams.identity import THREAD_SUFFIX
 log = logging.getLogger(__name__)
 
 FAILURES_REMEMBERED = 50_000
+# Group chats' conversation ids end so; a team channel's end in @thread.tacv2 or @thread.skype.
+GROUP_CHAT_SUFFIX = "@thread.v2"
 ROSTER_ATTEMPTS = 3
 ROSTER_WAIT_SECONDS = 5.0
 # Bots have ids starting "28:"; the roster lists people, but a bot added to a team may appear.
@@ -160,6 +162,9 @@ class Sender:
             if to.dm_user:
                 chat = await self.personal_chat(to.workspace, to.dm_user)
                 progress = Progress(chat, chat)
+            elif to.channel.endswith(GROUP_CHAT_SUFFIX):
+                # A group chat has no threads: the message and its sections follow each other.
+                progress = Progress(to.channel, to.channel)
             else:
                 progress = Progress(to.channel)
         client = await self._clients.get(service_url)

@@ -13,7 +13,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.domain import Actor, ChannelRef, Platform, Reply, Role
+from bot.domain import Actor, ChannelRef, Message, Platform, Reply, Role, Section
 from integrations.teams import turns
 from tests.integrations.teams.conftest import FACILITATOR, PEOPLE, Bot, start_bot, teams_env
 from tests.integrations.teams.test_scenarios import START, answer_by_card, start_round, stored
@@ -200,3 +200,16 @@ async def test_a_reply_to_the_prompt_card_answers_its_first_open_question(bot: B
     # Without the reply, the same words are a command, and an unknown one.
     assert await bot.say_personally(PEOPLE[4], "We tried a walking meeting") == 202
     assert await stored(bot) == ["We tried a walking meeting"]
+
+
+async def test_in_a_group_chat_sections_follow_the_message(bot: Bot) -> None:
+    chat = "19:abc@thread.v2"  # a group chat: no threads there
+    bot.fake.add_team(chat, PEOPLE[:3])
+    await bot.adapter.directory.learn("tenant-1", bot.fake.url, "28:learning-cycles")
+    to = ChannelRef(Platform.TEAMS, "tenant-1", chat)
+    message = Message("Round #1 is closed.", sections=(Section("Theme", "What we saw"),))
+    sent = await bot.adapter.send(to, message, key="round:1:summary")
+    posted = [p for p in bot.fake.posts if p.conversation == chat]
+    assert [p.text for p in posted] == ["Round #1 is closed.", "Theme\nWhat we saw"]
+    assert sent == f"{chat}|{posted[0].id}"
+    assert not [c for c in bot.fake.calls_to("POST", "/v3/conversations")]
