@@ -31,9 +31,10 @@ WORKDIR /app
 COPY bot.toml ./
 USER cycles
 VOLUME ["/data"]
-# 3000: Slack HTTP mode (/slack/events); 8080: /healthz and /metrics (ops.port). In the image,
-# change the ops port with CYCLES_OPS__PORT: the health check reads the same variable.
-EXPOSE 3000 8080
+# 3000: Slack HTTP mode (/slack/events); 3978: Teams (/api/messages); 8080: /healthz and
+# /metrics (ops.port). In the image, change the ops port with CYCLES_OPS__PORT: the health check
+# reads the same variable.
+EXPOSE 3000 3978 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
     CMD python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
         "http://127.0.0.1:${CYCLES_OPS__PORT:-8080}/healthz" || exit 1

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bench import ack, digest, fanout, footprint, ingest
+from bench import ack, digest, fanout, footprint, ingest, teams_fanout
 from bench.suite import DEFAULT_PG_URL, Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
     "ack": ack.run,
     "ingest": ingest.run,
     "fanout": fanout.run,
+    "teams": teams_fanout.run,
     "digest": digest.run,
     "footprint": footprint.run,
 }

@@ -297,6 +297,7 @@ def _check_default_template(settings: Settings, templates: dict[str, RoundTempla
 PLATFORMS: dict[str, str] = {
     "slack": "integrations.slack.adapter:SlackAdapter",
     "discord": "integrations.discord.adapter:DiscordAdapter",
+    "teams": "integrations.teams.adapter:TeamsAdapter",
 }
 
 

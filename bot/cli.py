@@ -89,13 +89,18 @@ def run(
         bool, typer.Option("--slack-http", help="Serve Slack over HTTP (/slack/events).")
     ] = False,
     port: Annotated[
-        int | None, typer.Option(help="HTTP port for Slack's /slack/events (and its /healthz).")
+        int | None,
+        typer.Option(
+            help="HTTP port for Teams' /api/messages, or with --slack-http for Slack's "
+            "/slack/events (each with its /healthz)."
+        ),
     ] = None,
     ops_port: Annotated[
         int | None, typer.Option(help="Port for /healthz and /metrics (ops.port).")
     ] = None,
 ) -> None:
-    """Run every platform whose credentials are set (Slack, Discord), or the console if none is.
+    """Run every platform whose credentials are set (Slack, Discord, Teams), or the console if
+    none is.
 
     SIGTERM (or Ctrl-C) stops it gracefully: no new requests are taken, what was acknowledged
     and the send under way finish, unsent deliveries go back to the queue, then it exits."""
@@ -103,7 +108,11 @@ def run(
     if slack_http:
         overrides["CYCLES_SLACK__MODE"] = "http"
     if port is not None:
+        # One listener per port: with --slack-http the port is Slack's, and Teams keeps
+        # [teams] http_port.
         overrides["CYCLES_SLACK__HTTP_PORT"] = str(port)
+        if not slack_http:
+            overrides["CYCLES_TEAMS__HTTP_PORT"] = str(port)
     if ops_port is not None:
         overrides["CYCLES_OPS__PORT"] = str(ops_port)
     settings = _settings(config, **overrides)
@@ -218,6 +227,22 @@ def slack_manifest(config: ConfigOption = None) -> None:
 
     try:
         typer.echo(render_manifest(_settings(config)))
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command("teams-manifest")
+def teams_manifest(config: ConfigOption = None) -> None:
+    """Print the Teams app manifest (manifest.json of the app package; see the README)."""
+    # Lazy: see the module docstring.
+    from bot.commands import all_specs
+    from bot.domain.views import CommandInfo
+    from integrations.teams.manifest import render_manifest
+
+    commands = [CommandInfo(s.path, s.usage, s.summary) for s in all_specs()]
+    try:
+        typer.echo(render_manifest(_settings(config), commands))
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -34,10 +34,13 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "DISCORD_TOKEN": ("discord", "token"),
     "DISCORD_API_URL": ("discord", "api_url"),
     "DISCORD_GATEWAY_URL": ("discord", "gateway_url"),
+    "TEAMS_APP_ID": ("teams", "app_id"),
+    "TEAMS_APP_PASSWORD": ("teams", "app_password"),
+    "TEAMS_TENANT_ID": ("teams", "tenant_id"),
     "OPENAI_API_KEY": ("llm", "api_key"),
     "OPENAI_BASE_URL": ("llm", "base_url"),
 }
-SECRET_KEYS = {"bot_token", "app_token", "signing_secret", "token", "api_key"}
+SECRET_KEYS = {"bot_token", "app_token", "signing_secret", "token", "api_key", "app_password"}
 
 # What to tell the user for a bad value, by key.
 FIXES: dict[str, str] = {
@@ -171,6 +174,36 @@ class DiscordSettings(Section):
         return bool(self.token.get_secret_value())
 
 
+class TeamsSettings(Section):
+    # The Azure Bot's Microsoft App ID and its client secret, and the tenant of a single-tenant
+    # registration (empty: multi-tenant).
+    app_id: str = ""
+    app_password: SecretStr = SecretStr("")
+    tenant_id: str = ""
+    # Local use without Azure (the Bot Framework Emulator, tests): no credentials, no token
+    # checks on /api/messages. Never the default; the bot logs a warning while it is on.
+    allow_anonymous: bool = False
+    # Where /api/messages (and /healthz) listen; `cycles run --port` sets the port.
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=3978, ge=0, le=65535)  # 0: any free port
+    # Sends through the outbox, paced under Teams' limit of about 30 requests a second per app
+    # per tenant (each DM is its own conversation, so the per-thread limit does not bind).
+    send_rate_per_second: float = Field(default=15.0, gt=0)
+    send_burst: int = Field(default=15, ge=1)
+    # Members per roster page (Teams allows up to 500).
+    roster_page_size: int = Field(default=200, ge=1, le=500)
+    # For `cycles teams-manifest`: who publishes the app, and its https:// pages (privacy and
+    # terms default to the website).
+    developer_name: str = "Learning Cycles"
+    website_url: str = ""
+    privacy_url: str = ""
+    terms_url: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id) or self.allow_anonymous
+
+
 class SchedulerSettings(Section):
     # false: this replica never runs the scheduler (it still serves commands and sends).
     enabled: bool = True
@@ -215,6 +248,7 @@ class Settings(Section):
     alarms: AlarmSettings = AlarmSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
+    teams: TeamsSettings = TeamsSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     outbox: OutboxSettings = OutboxSettings()
     ops: OpsSettings = OpsSettings()

@@ -22,6 +22,7 @@ QUIET = (
     "slack_bolt",
     "slack_sdk",
     "discord",
+    "microsoft_agents",
     "aiohttp",
     "aiosqlite",
     "sqlalchemy",

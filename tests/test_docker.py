@@ -22,7 +22,7 @@ import yaml
 
 from bot.app import STOP_GRACE_SECONDS
 from bot.cli import cli
-from bot.config import ENV_KEYS, OpsSettings, SlackSettings, load_settings
+from bot.config import ENV_KEYS, OpsSettings, SlackSettings, TeamsSettings, load_settings
 from bot.ops import HEALTH_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +153,7 @@ def test_its_settings_and_ports_are_the_bots() -> None:
     assert str(settings.bot.data_dir) == "/data"
     assert instruction("VOLUME") == ['["/data"]']
     exposed = {int(port) for args in instruction("EXPOSE") for port in args.split()}
-    assert exposed == {SlackSettings().http_port, OpsSettings().port}
+    assert exposed == {SlackSettings().http_port, TeamsSettings().http_port, OpsSettings().port}
     (check,) = instruction("HEALTHCHECK")
     assert f"${{CYCLES_OPS__PORT:-{OpsSettings().port}}}{HEALTH_PATH}" in check
     # The variable is the one the bot reads its ops port from.

@@ -10,6 +10,7 @@ class Platform(StrEnum):
     CONSOLE = "console"
     SLACK = "slack"
     DISCORD = "discord"
+    TEAMS = "teams"
 
 
 class Role(IntEnum):

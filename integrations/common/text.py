@@ -59,3 +59,15 @@ def terminal(text: str) -> str:
     """For the console: no escape sequence or control character reaches the terminal (they
     could recolour it, move the cursor, retitle the window or hide text)."""
     return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+# Teams: an Adaptive Card's TextBlock renders a subset of Markdown, where `[label](url)` is a
+# link, and Teams reads `<at>…</at>` as a mention.
+_TEAMS_ANGLE = re.compile(r"<(?=/?at\b)", re.IGNORECASE)
+
+
+def teams(text: str) -> str:
+    """For Adaptive Card TextBlocks: masked links split so the address shows, and `<at>` kept
+    as text. TextBlocks never render HTML, so nothing else needs escaping."""
+    text = _TEAMS_ANGLE.sub("<" + ZWSP, text)
+    return _DISCORD_MASK.sub("]" + ZWSP, text)

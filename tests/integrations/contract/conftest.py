@@ -12,6 +12,7 @@ from tests.integrations.contract.console import ConsoleDriver
 from tests.integrations.contract.discord import DiscordContractDriver
 from tests.integrations.contract.recording import RecordingDriver
 from tests.integrations.contract.slack import SlackContractDriver
+from tests.integrations.contract.teams import TeamsContractDriver
 
 # A new adapter joins the contract here.
 DRIVERS: list[Callable[[], Driver]] = [
@@ -19,6 +20,7 @@ DRIVERS: list[Callable[[], Driver]] = [
     ConsoleDriver,
     SlackContractDriver,
     DiscordContractDriver,
+    TeamsContractDriver,
 ]
 
 
