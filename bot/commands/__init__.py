@@ -13,6 +13,7 @@ from bot.commands import (
     roles,
     rounds,
     schedules,
+    templates,
 )
 from bot.commands.dispatch import Dispatcher
 from bot.commands.help import make_help
@@ -25,6 +26,7 @@ MODULES = (
     experiments,
     checkins,
     rounds,
+    templates,
     schedules,
     digests,
     alarms,

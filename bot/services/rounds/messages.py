@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.domain import Button, ChannelRef, Message, Platform, Section, Visibility
 from bot.domain.plural import plural
-from bot.services.rounds.queries import Progress, prompts_of
+from bot.services.rounds.queries import Progress
+from bot.services.rounds.questions import prompt_line, questions_of
 from bot.services.rounds.times import format_time
 from bot.store.models import Member, Round
 from bot.summarise import Summary
@@ -25,7 +26,7 @@ def prompt_message(round_: Round, timezone: str) -> Message:
     if round_.intro:
         lines.append(round_.intro)
     lines.append("")
-    lines.extend(f"{n}. {p['text']}" for n, p in enumerate(prompts_of(round_), start=1))
+    lines.extend(prompt_line(n, q) for n, q in enumerate(questions_of(round_), start=1))
     lines.append("")
     lines.append(
         f"Open until {format_time(round_.closes_at, timezone)}. Press Answer, or reply here to "
