@@ -49,6 +49,7 @@ def _fields(*, new: bool) -> tuple[FormField, ...]:
             "visibility",
             "Answers visible to (default)",
             "select",
+            required=False,
             options=VISIBILITIES,
             initial="group",
         ),
@@ -64,7 +65,7 @@ def _fields(*, new: bool) -> tuple[FormField, ...]:
         out.insert(1, key)
     for n in range(1, MAX_QUESTIONS + 1):
         out += [
-            FormField(f"q{n}", f"Question {n}", required=n == 1, max_length=500),
+            FormField(f"q{n}", f"Question {n}", required=False, max_length=500),
             FormField(
                 f"q{n}_kind",
                 f"Question {n} kind",
