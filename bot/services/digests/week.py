@@ -18,6 +18,7 @@ from bot.services.entries import (
     group_entries,
     relabel,
 )
+from bot.services.rounds.tallies import Tally, tallies
 from bot.store.models import Alarm, CheckIn, Experiment, Group, Response, Round
 
 HISTORY_WEEKS = 8
@@ -48,6 +49,7 @@ class WeekData:
     alarms: list[Alarm]
     history: list[tuple[str, int]]
     prompts: dict[tuple[int, str], str] = field(default_factory=dict)
+    tallies: list[Tally] = field(default_factory=list)  # choice and dyad answers, counted
 
     def started(self) -> list[Experiment]:
         return [e for e in self.experiments if self.start <= e.started_at < self.end]
@@ -129,6 +131,7 @@ async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
         alarms=await alarms.alarms_for_digest(session, group.id, start, end),
         history=await _history(session, group, week),
         prompts=await _prompts(session, entries),
+        tallies=await tallies(session, group.id, start, end),
     )
 
 

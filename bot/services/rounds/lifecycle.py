@@ -31,6 +31,7 @@ from bot.services.rounds.queries import (
     progress,
     shared_entries,
 )
+from bot.services.rounds.tallies import round_tallies
 from bot.services.rounds.times import format_time, is_away, tz_of, zone
 from bot.services.templates import RoundTemplateSpec, templates_for
 from bot.store.models import Group, Member, Round, RoundRecipient
@@ -210,8 +211,9 @@ async def finish_round(deps: Deps, round_id: int) -> Message | None:
             return None
         entries = await shared_entries(session, round_id)
         counts = await progress(session, round_id)
+        counted = await round_tallies(session, round_)
     summary = await summarise(deps.summariser, entries, deps.settings)
-    message = summary_message(round_, summary, counts)
+    message = summary_message(round_, summary, counts, counted)
     async with deps.db.begin() as session:
         stored: Any = await session.execute(
             update(Round)

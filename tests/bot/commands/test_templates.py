@@ -210,3 +210,48 @@ async def test_a_thread_reply_answers_a_choice_by_option_or_number(
     assert "Next question: How did it feel?" in right.message.text
     async with deps.db.begin() as session:
         assert (await session.execute(select(Response.text))).scalar_one() == "Follow-up"
+
+
+async def test_digest_and_round_summary_count_choices_and_never_quote_them(
+    deps: Deps, bot: Dispatcher, adapter: RecordingAdapter
+) -> None:
+    cy = actor("U3", "Cy")
+    dee = actor("U4", "Dee")
+    adapter.members["learning"] += [MemberInfo("U3", "Cy", None), MemberInfo("U4", "Dee", None)]
+    await say(bot, FRAN, "round template new", fields={**RETRO, "visibility": "group"})
+    await say(bot, FRAN, "round start fortnightly-retro")
+    answers = [
+        (ADA, "Triage", "80", "group"),
+        (BO, "Triage", "60", "group"),
+        (cy, "Intake", "10", "group"),
+        (dee, "Follow-up", "95", "private"),  # a canary: never counted
+    ]
+    for who, part, feel, visibility in answers:
+        await say(
+            bot,
+            who,
+            "answer 1",
+            dm(who),
+            fields={
+                "q1": f"{who.display_name} tried",
+                "q2": part,
+                "q3": feel,
+                "visibility": visibility,
+            },
+        )
+    preview = await say(bot, FRAN, "digest preview")
+    section = next(s for s in preview.message.sections if s.title == "Choices and dyads")
+    lines = section.text.splitlines()
+    assert lines[0] == "“Which part of the system did this touch?” (round #1, 3 answers)"
+    assert lines[1] == "  Intake     ██████ 1"
+    assert lines[2] == "  Triage     ████████████ 2"
+    assert lines[3] == "  Follow-up  0"
+    assert lines[4] == "“How did it feel?” (round #1, 3 answers)"
+    assert lines[5] == "  calm █··██ stressed: on average 50/100"
+    quoted = "\n".join(s.text for s in preview.message.sections if s.title != "Choices and dyads")
+    assert "Triage" not in quoted and "Follow-up" not in quoted
+    await say(bot, FRAN, "round close 1")
+    async with deps.db.begin() as session:
+        summary = (await session.get_one(Round, 1)).summary or ""
+    assert "“Which part of the system did this touch?” (round #1, 3 answers)" in summary
+    assert "Dee" not in summary and "Follow-up  0" in summary

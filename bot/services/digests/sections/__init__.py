@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.services.digests.sections import (
     assumptions,
+    choices,
     connected,
     governance,
     insight,
@@ -20,6 +21,7 @@ from bot.services.digests.sections.section import DigestSection
 SECTIONS: tuple[DigestSection, ...] = (
     momentum.SECTION,
     learning.SECTION,
+    choices.SECTION,
     surprises.SECTION,
     assumptions.SECTION,
     insight.SECTION,

@@ -41,6 +41,7 @@ async def test_the_digest_says_what_the_group_learned(deps: Deps, clock: Clock) 
     assert titles == [
         "Momentum",
         "What we are learning",
+        "Choices and dyads",
         "Surprises and dissonance",
         "Assumptions tested",
         "Replications",
