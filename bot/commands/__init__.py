@@ -8,6 +8,7 @@ from bot.commands import (
     cycles,
     digests,
     experiments,
+    exports,
     groups,
     privacy,
     roles,
@@ -31,6 +32,7 @@ MODULES = (
     digests,
     alarms,
     privacy,
+    exports,
     roles,
     groups,
 )

@@ -30,7 +30,7 @@ MAX_QUESTIONS = 5
 KEY = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 # Options and poles are typed on one line: "Intake | Triage | Follow-up", "calm | stressed".
 SEPARATOR = re.compile(r"\s*[|\n]\s*")
-OPTIONS_HINT = "choice: the options, split by | (2 to 10); dyad: the two poles, low | high"
+OPTIONS_HINT = "choice: a | b | c; dyad: low | high"
 
 
 def _fields(*, new: bool) -> tuple[FormField, ...]:

@@ -35,7 +35,13 @@ MAX_NAME = 32
 MAX_STRING = 6000
 
 # A bare command that is also the start of longer ones runs as this subcommand of its group.
-BARE_NAMES = {"alarms": "list", "checkin": "new", "forget-me": "ask", "group": "show"}
+BARE_NAMES = {
+    "alarms": "list",
+    "checkin": "new",
+    "export": "mine",
+    "forget-me": "ask",
+    "group": "show",
+}
 DEFAULT_BARE = "help"
 
 
