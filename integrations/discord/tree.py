@@ -192,9 +192,8 @@ def core_param(p: core.Param, templates: Sequence[str]) -> Param:
         return replace(base, type=BOOLEAN, kind="flag")
     if p.type == "choice":
         return replace(base, choices=tuple((o, o) for o in p.options))
-    if p.type == "template" and len(templates) <= MAX_CHOICES:
-        choices = tuple((key, key) for key in templates)
-        return replace(base, choices=choices, autocomplete=p.autocomplete)
+    # Templates are suggested, never fixed choices: a group may start its own templates
+    # (`round template new`), which a command registered for every group cannot list.
     return replace(base, autocomplete=p.autocomplete)
 
 
