@@ -7,7 +7,7 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import forms
+from bot.commands import forms, reminders, templates
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.commands.templates import template_list
 from bot.commands.values import check_bool, check_choice, check_int, parse_id
@@ -413,7 +413,8 @@ async def round_close(inv: Invocation, args: Args) -> Result:
 
 async def round_help(inv: Invocation, args: Args) -> Result:
     lines = [f"No round command '{args.positional[0]}'." if args.positional else "Round commands:"]
-    lines.extend(f"  `{spec.usage}`: {spec.summary}" for spec in SPECS if len(spec.path) > 1)
+    every = (*SPECS, *reminders.SPECS, *templates.SPECS)
+    lines.extend(f"  `{spec.usage}`: {spec.summary}" for spec in every if len(spec.path) > 1)
     return Reply.text("\n".join(lines))
 
 

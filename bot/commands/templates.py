@@ -30,12 +30,12 @@ MAX_QUESTIONS = 5
 KEY = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 # Options and poles are typed on one line: "Intake | Triage | Follow-up", "calm | stressed".
 SEPARATOR = re.compile(r"\s*[|\n]\s*")
-OPTIONS_HINT = "choice: a | b | c; dyad: low | high"
+OPTIONS_HINT = "a | b | c, or low | high"
 
 
 def _fields(*, new: bool) -> tuple[FormField, ...]:
     out = [
-        FormField("name", "Name", max_length=200, hint="what members see, e.g. Fortnightly retro"),
+        FormField("name", "Name", max_length=200, hint="e.g. Fortnightly retro"),
         FormField("intro", "Intro", "long_text", required=False, max_length=2000),
         FormField(
             "duration",
@@ -60,7 +60,7 @@ def _fields(*, new: bool) -> tuple[FormField, ...]:
             "Key",
             required=False,
             max_length=64,
-            hint="for `round start <key>`; made from the name when empty",
+            hint="made from the name when empty",
         )
         out.insert(1, key)
     for n in range(1, MAX_QUESTIONS + 1):
@@ -76,7 +76,7 @@ def _fields(*, new: bool) -> tuple[FormField, ...]:
             ),
             FormField(
                 f"q{n}_options",
-                f"Question {n} options or poles",
+                f"Question {n} options",
                 required=False,
                 max_length=800,
                 hint=OPTIONS_HINT,
@@ -346,6 +346,13 @@ async def template_list(inv: Invocation, args: Args) -> Result:
     return Reply.text("\n".join(lines))
 
 
+async def template_help(inv: Invocation, args: Args) -> Result:
+    head = f"No round template command '{args.positional[0]}'." if args.positional else None
+    lines = [head or "Round template commands:"]
+    lines.extend(f"  `{spec.usage}`: {spec.summary}" for spec in SPECS if len(spec.path) > 2)
+    return Reply.text("\n".join(lines))
+
+
 _KEY_PARAM = Param(
     "key",
     "template",
@@ -390,5 +397,11 @@ SPECS = (
         "round template list",
         "The templates this group can start, its own marked.",
         template_list,
+    ),
+    CommandSpec(
+        ("round", "template"),
+        "round template <command>",
+        "The commands for this group's own round templates.",
+        template_help,
     ),
 )

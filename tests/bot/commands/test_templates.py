@@ -255,3 +255,12 @@ async def test_digest_and_round_summary_count_choices_and_never_quote_them(
         summary = (await session.get_one(Round, 1)).summary or ""
     assert "“Which part of the system did this touch?” (round #1, 3 answers)" in summary
     assert "Dee" not in summary and "Follow-up  0" in summary
+
+
+async def test_round_help_lists_the_template_and_reminder_commands(bot: Dispatcher) -> None:
+    round_help = await said(bot, ADA, "round")
+    assert "`round template new" in round_help and "`round reminders" in round_help
+    template_help = await said(bot, ADA, "round template")
+    assert template_help.startswith("Round template commands:")
+    assert "`round template remove <key>`" in template_help
+    assert "No round template command 'nope'." in await said(bot, ADA, "round template nope")
