@@ -190,3 +190,17 @@ async def test_bad_export_words_get_a_short_answer_and_nothing_is_logged(
     assert says in await said(bot, FRAN, words)
     async with deps.db.begin() as session:
         assert (await session.execute(select(ExportRecord))).first() is None
+
+
+async def test_a_forgotten_facilitator_leaves_the_log_without_a_name_and_no_file(
+    deps: Deps, bot: Dispatcher, adapter: RecordingAdapter, clock: Clock
+) -> None:
+    await _week(bot, clock)
+    await say(bot, FRAN, "export group")
+    await outbox.drain(deps)
+    path = _delivered(adapter, "F1")
+    assert path.exists()
+    assert "Deleted your profile" in await said(bot, FRAN, "forget-me confirm")
+    assert not path.exists()
+    log = await said(bot, ADMIN, "export log")
+    assert "a member since forgotten, CSV, all dates, 4 entries" in log
