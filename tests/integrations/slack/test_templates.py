@@ -11,6 +11,8 @@ from sqlalchemy import select
 from bot.store.models import Response, Round
 from tests.integrations.slack.conftest import ADMIN, CHANNEL, PEOPLE, Bot
 
+START = "round start weekly-reflection for 2d"
+
 TEMPLATE = {
     "name": "Retro",
     "key": "retro",
@@ -73,3 +75,21 @@ async def test_a_template_with_a_choice_is_written_and_answered_in_slack_modals(
     async with bot.app.deps.db.begin() as session:
         summary = (await session.get_one(Round, 1)).summary or ""
     assert "  Triage     ████████████ 2" in summary
+
+
+async def test_a_group_export_reaches_the_facilitator_as_a_file_in_their_dm(bot: Bot) -> None:
+    sent = await bot.driver.slash(ADMIN, CHANNEL, START)
+    assert sent.status == 200
+    await bot.until(lambda: len(bot.prompt_dms()) == len(PEOPLE))
+    before = len(bot.fake.responses)
+    sent = await bot.driver.slash(ADMIN, CHANNEL, "export group csv")
+    assert sent.status == 200
+    await bot.until(lambda: len(bot.fake.responses) > before, drain=False)
+    assert bot.fake.responses[before]["response_type"] == "ephemeral"
+    assert "on its way to you by direct message" in str(bot.fake.responses[before]["text"])
+    await bot.until(lambda: any(u.get("channel") for u in bot.fake.uploads.values()))
+    [upload] = [u for u in bot.fake.uploads.values() if u.get("channel")]
+    assert upload["channel"] == bot.fake.dm_of[ADMIN]
+    assert str(upload["filename"]).endswith(".csv") and upload["bytes"] > 3
+    [note] = [p for p in bot.fake.dms_to(ADMIN) if "The export of" in p.text]
+    assert "private entries are never in it" in note.text
