@@ -303,20 +303,29 @@ async def template_edit(inv: Invocation, args: Args) -> Result:
 
 async def template_remove(inv: Invocation, args: Args) -> Result:
     _here(inv)
-    key, _, own = await _known(inv, args, "round template remove <key>")
-    if not own:
-        raise UserError(
-            f"'{key}' is a shipped template: it cannot be removed, only replaced with "
-            f"`round template edit {key}`."
-        )
+    if len(args.positional) != 1:
+        raise UserError("Use `round template remove <key>`; `round template list` shows the keys.")
+    key = args.positional[0].strip().lower()
     async with inv.deps.db.begin() as session:
+        replay = _replayed_key(inv)
+        if replay and not await claim_event(session, *replay):
+            return Reply.text("That request was already handled.")
         group = await groups.require_group(session, inv.channel)
+        if not await svc.remove_template(session, group.id, key):
+            if key in inv.deps.templates:
+                raise UserError(
+                    f"'{key}' is a shipped template: it cannot be removed, only replaced with "
+                    f"`round template edit {key}`."
+                )
+            raise UserError(
+                f"This group has no template '{key}' of its own; `round template list` shows them."
+            )
         if group.round_schedule and group.round_schedule_template == key:
+            # The removal rolls back with this refusal.
             raise UserError(
                 f"The round schedule here starts '{key}'. Change it with `round schedule` or "
                 "stop it with `round unschedule` first."
             )
-        await svc.remove_template(session, group.id, key)
     back = f" The shipped '{key}' is used here again." if key in inv.deps.templates else ""
     return Reply.text(
         f"Removed this group's template '{key}'. Rounds already open keep their questions.{back}",

@@ -264,3 +264,20 @@ async def test_round_help_lists_the_template_and_reminder_commands(bot: Dispatch
     assert template_help.startswith("Round template commands:")
     assert "`round template remove <key>`" in template_help
     assert "No round template command 'nope'." in await said(bot, ADA, "round template nope")
+
+
+async def test_removing_is_refused_while_the_schedule_starts_it_and_a_replay_is_a_no_op(
+    deps: Deps, bot: Dispatcher, adapter: RecordingAdapter
+) -> None:
+    await say(bot, FRAN, "round template new", fields=RETRO)
+    await say(bot, FRAN, "round schedule 0 9 * * mon fortnightly-retro for 2d")
+    refused = await said(bot, FRAN, "round template remove fortnightly-retro")
+    assert refused.startswith("The round schedule here starts 'fortnightly-retro'")
+    assert "*fortnightly-retro*" in await said(bot, FRAN, "round template list")
+    await say(bot, FRAN, "round unschedule")
+    gone = await said(bot, FRAN, "round template remove fortnightly-retro", source_key="rm-1")
+    assert gone.startswith("Removed this group's template 'fortnightly-retro'")
+    replay = await said(bot, FRAN, "round template remove fortnightly-retro", source_key="rm-1")
+    assert replay == "That request was already handled."
+    again = await said(bot, FRAN, "round template remove fortnightly-retro")
+    assert again.startswith("This group has no template 'fortnightly-retro' of its own")
