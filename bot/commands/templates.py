@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import cast
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,11 +23,17 @@ from bot.services import groups
 from bot.services import templates as svc
 from bot.services.context import Invocation
 from bot.services.events import claim_event
-from bot.services.templates import PromptSpec, RoundTemplateSpec
+from bot.services.templates import (
+    AnswersVisibleTo,
+    PromptSpec,
+    QuestionKind,
+    RoundTemplateSpec,
+)
 from bot.store.models import Group
 
 VISIBILITIES = tuple(str(v) for v in Visibility)
 MAX_QUESTIONS = 5
+MIN_QUESTION = 3  # characters, as shipped templates have them
 KEY = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 # Options and poles are typed on one line: "Intake | Triage | Follow-up", "calm | stressed".
 SEPARATOR = re.compile(r"\s*[|\n]\s*")
@@ -124,8 +131,14 @@ def _question(n: int, values: dict[str, str], errors: dict[str, str]) -> PromptS
             errors[f"q{n}"] = f"Write question {n}, or clear its options."
         return None
     try:
-        kind = check_choice(f"Question {n} kind", kind_text, svc.QUESTION_KINDS)
         text = check_text(f"Question {n}", text, max_length=500)
+        if len(text) < MIN_QUESTION:
+            raise UserError(f"Question {n} needs at least {MIN_QUESTION} characters.")
+    except UserError as exc:
+        errors[f"q{n}"] = str(exc)
+        return None
+    try:
+        kind = cast(QuestionKind, check_choice(f"Question {n} kind", kind_text, svc.QUESTION_KINDS))
     except UserError as exc:
         errors[f"q{n}_kind"] = str(exc)
         return None
@@ -139,10 +152,10 @@ def _question(n: int, values: dict[str, str], errors: dict[str, str]) -> PromptS
     try:
         if kind == "dyad":
             return PromptSpec(key=f"q{n}", text=text, kind="dyad", low=parts[0], high=parts[1])
-        return PromptSpec(key=f"q{n}", text=text, kind=kind, options=tuple(parts))  # type: ignore[arg-type]
+        return PromptSpec(key=f"q{n}", text=text, kind=kind, options=tuple(parts))
     except ValidationError as exc:
         reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-        errors[where if kind != "text" else f"q{n}"] = reason[:1].upper() + reason[1:] + "."
+        errors[where] = reason[:1].upper() + reason[1:] + "."
         return None
 
 
@@ -182,7 +195,7 @@ def parse_template(key: str, values: dict[str, str], max_days: int) -> RoundTemp
         title=name,
         intro=intro,
         default_duration=duration,
-        default_visibility=visibility,  # type: ignore[arg-type]
+        default_visibility=cast(AnswersVisibleTo, visibility),
         prompts=tuple(prompts),
     )
 

@@ -21,6 +21,7 @@ from bot.store.models import GroupTemplate
 from bot.store.upsert import upsert
 
 QuestionKind = Literal["text", "choice", "dyad"]
+AnswersVisibleTo = Literal["group", "facilitators", "private"]
 QUESTION_KINDS: tuple[str, ...] = ("text", "choice", "dyad")
 MAX_OPTIONS = 10
 # Slack cuts a select option's text at 75 characters; Discord at 100.
@@ -79,7 +80,7 @@ class RoundTemplateSpec(BaseModel):
     intro: str = Field(max_length=2000)
     default_duration: str = "3d"
     ask_surprise: bool = True
-    default_visibility: Literal["group", "facilitators", "private"] = "group"
+    default_visibility: AnswersVisibleTo = "group"
     prompts: tuple[PromptSpec, ...] = Field(min_length=1, max_length=5)
 
     @field_validator("prompts")

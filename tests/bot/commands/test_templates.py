@@ -174,6 +174,9 @@ async def test_bad_templates_are_refused_on_their_fields_and_nothing_is_saved(
         "q3": "Free",
         "q3_options": "x | y",
         "q4_options": "orphan",
+        "q5": "Hi",
+        "q5_kind": "choice",
+        "q5_options": "a | b",
         "duration": "40d",
     }
     reply = await run(bot, FRAN, "round template new", fields=bad)
@@ -182,6 +185,7 @@ async def test_bad_templates_are_refused_on_their_fields_and_nothing_is_saved(
     assert reply.errors["q2_options"].startswith("A dyad takes its two poles")
     assert reply.errors["q3_options"].startswith("Only choice and dyad questions take options")
     assert reply.errors["q4"] == "Write question 4, or clear its options."
+    assert reply.errors["q5"] == "Question 5 needs at least 3 characters."
     assert reply.errors["duration"] == "A round can stay open at most 30 days."
     member = await said(bot, ADA, "round template new", fields=RETRO)
     assert "facilitator" in member.lower()
