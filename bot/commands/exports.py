@@ -125,7 +125,9 @@ SPECS = (
         "The group's entries you may read, as a CSV or JSON file by direct message.",
         export_group,
         params=(
-            Param("format", "choice", "csv (the default) or json", options=svc.FORMATS),
+            Param(
+                "format", "choice", "csv (the default) or json", options=svc.FORMATS, example="csv"
+            ),
             Param("from", "text", "The first day, YYYY-MM-DD", prefix="from", example="2026-11-01"),
             Param("to", "text", "The last day, YYYY-MM-DD", prefix="to", example="2026-11-30"),
         ),

@@ -387,14 +387,14 @@ _KEY_PARAM = Param(
 SPECS = (
     CommandSpec(
         ("round", "template", "new"),
-        "round template new [name=… key=… intro=… duration=… visibility=… q1=… q1_kind=… "
-        "q1_options=… …]",
+        "round template new [fields…]",
         "Write a round template for this group: up to five questions (text, choice or dyad).",
         template_new,
         fields=NEW_FIELDS,
         min_role=Role.FACILITATOR,
-        details="Each question is free text, a choice (options split by |) or a 0-100 dyad "
-        "(its two poles, low | high). The key defaults to one made from the name.",
+        details="Fields: name, key, intro, duration, visibility, and q1…q5 with q1_kind "
+        "(text, choice or dyad) and q1_options: a choice's options split by |, or a dyad's two "
+        "poles, low | high. The key defaults to one made from the name.",
     ),
     CommandSpec(
         ("round", "template", "edit"),
