@@ -4,6 +4,7 @@ export for admins."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 
@@ -65,7 +66,11 @@ async def export_group(inv: Invocation, args: Args) -> Result:
     await privacy.expire_exports(data_dir, now)
     user = inv.actor.user_id
     path = privacy.export_path(data_dir, str(inv.actor.platform), user, now).with_suffix(f".{fmt}")
-    content = svc.csv_bytes(rows) if fmt == "csv" else svc.json_bytes(group, span, rows, now)
+    # Off the event loop: a big group's file takes a while to write, and others are waiting.
+    if fmt == "csv":
+        content = await asyncio.to_thread(svc.csv_bytes, rows)
+    else:
+        content = await asyncio.to_thread(svc.json_bytes, name, span, rows, now)
     await svc.write(path, content)
     count = plural(len(rows), "entry", "entries")
     to = ChannelRef(inv.channel.platform, inv.channel.workspace, user, dm_user=user)

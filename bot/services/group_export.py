@@ -86,9 +86,23 @@ async def rows_for(session: AsyncSession, group: Group, span: Range) -> list[dic
     """Every entry of the group a facilitator may read in the range, oldest first, one dict
     per entry with exactly COLUMNS."""
     low, high = span.bounds(group.timezone)
+    # Columns, not ORM rows: a big group's check-ins would each become a session object.
     checkins = (
         await session.execute(
-            select(CheckIn, Experiment.title)
+            select(
+                CheckIn.id,
+                CheckIn.member_id,
+                CheckIn.named,
+                CheckIn.visibility,
+                CheckIn.experiment_id,
+                CheckIn.happened,
+                CheckIn.learned,
+                CheckIn.next,
+                CheckIn.surprise,
+                CheckIn.confidence,
+                CheckIn.created_at,
+                Experiment.title,
+            )
             .join(Experiment, CheckIn.experiment_id == Experiment.id)
             .where(
                 Experiment.group_id == group.id,
@@ -109,12 +123,12 @@ async def rows_for(session: AsyncSession, group: Group, span: Range) -> list[dic
         )
     ).all()
     found: list[tuple[datetime, str, int, int, bool, dict[str, Any]]] = []
-    for c, title in checkins:
+    for c in checkins:
         row = {
             "type": "checkin",
             "visibility": c.visibility,
             "experiment_id": c.experiment_id,
-            "experiment": title,
+            "experiment": c.title,
             "text": c.happened,
             "learned": c.learned,
             "next": c.next,
@@ -168,9 +182,9 @@ def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def json_bytes(group: Group, span: Range, rows: list[dict[str, Any]], now: datetime) -> bytes:
+def json_bytes(group_name: str, span: Range, rows: list[dict[str, Any]], now: datetime) -> bytes:
     data = {
-        "group": group.name,
+        "group": group_name,
         "exported_at": now.isoformat(),
         "from": span.start.isoformat() if span.start else None,
         "to": span.end.isoformat() if span.end else None,
