@@ -9,11 +9,14 @@ from bot.commands import (
     digest_talk,
     digests,
     experiments,
+    exports,
     groups,
     privacy,
+    reminders,
     roles,
     rounds,
     schedules,
+    templates,
 )
 from bot.commands.dispatch import Dispatcher
 from bot.commands.help import make_help
@@ -26,11 +29,14 @@ MODULES = (
     experiments,
     checkins,
     rounds,
+    templates,
+    reminders,
     schedules,
     digests,
     digest_talk,
     alarms,
     privacy,
+    exports,
     roles,
     groups,
 )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import forms
+from bot.commands import forms, reminders, templates
 from bot.commands.registry import Args, CommandSpec, Result
-from bot.commands.values import check_bool, check_choice, check_int, check_text, parse_id
+from bot.commands.templates import template_list
+from bot.commands.values import check_bool, check_choice, check_int, parse_id
 from bot.domain import Form, FormField, MemberInfo, Reply, Role, Visibility
 from bot.domain.params import Param, id_param
 from bot.domain.plural import plural
@@ -117,7 +119,10 @@ async def round_start(inv: Invocation, args: Args) -> Result:
     forms.unknown_fields((), args)
     settings = inv.deps.settings
     name, duration_text = _split_start(args.positional)
-    template = svc.resolve_template(inv.deps.templates, name or settings.rounds.default_template)
+    async with inv.deps.db.begin() as session:
+        template = await svc.template_here(
+            session, inv.channel, inv.deps.templates, name or settings.rounds.default_template
+        )
     duration = svc.round_duration(duration_text, template, settings)
     if inv.channel.is_dm:
         raise UserError("Start a round in your group's channel, not in a direct message.")
@@ -162,17 +167,14 @@ async def round_start(inv: Invocation, args: Args) -> Result:
 
 
 def answer_fields(round_: Round, *, ask_surprise: bool) -> tuple[FormField, ...]:
-    questions = tuple(
-        FormField(p["key"], p["text"], "long_text", required=False, max_length=svc.ANSWER_LIMIT)
-        for p in svc.prompts_of(round_)
-    )
+    questions = tuple(svc.question_field(q, svc.ANSWER_LIMIT) for q in svc.questions_of(round_))
     extra = [
         FormField(
             "visibility",
             "Who may read your answers",
             "select",
             options=VISIBILITIES,
-            initial="group",
+            initial=round_.default_visibility or "group",
             hint="group: the group, quoted anonymously; facilitators; private: only you",
         ),
         FormField(
@@ -247,9 +249,10 @@ async def answer(inv: Invocation, args: Args) -> Result:
         closes = svc.format_time(round_.closes_at, timezone)
         if not args.fields:
             return _answer_form(round_, fields, existing, args, closes)
-        keys = [p["key"] for p in svc.prompts_of(round_)]
+        questions = {q.key: q for q in svc.questions_of(round_)}
+        keys = list(questions)
         checks: dict[str, forms.Checker] = {
-            key: lambda v: check_text("This answer", v, max_length=svc.ANSWER_LIMIT, required=False)
+            key: partial(svc.check_answer, questions[key], max_length=svc.ANSWER_LIMIT)
             for key in keys
             if key in args.fields
         }
@@ -267,7 +270,8 @@ async def answer(inv: Invocation, args: Args) -> Result:
             raise FieldErrors({keys[0]: "Answer at least one question."})
         previous = next(iter(existing.values()), None)
         visibility = Visibility(
-            values["visibility"] or (previous.visibility if previous else Visibility.GROUP)
+            values["visibility"]
+            or (previous.visibility if previous else round_.default_visibility or "group")
         )
         named = (
             values["named"] if values["named"] is not None else bool(previous and previous.named)
@@ -347,16 +351,6 @@ async def round_list(inv: Invocation, args: Args) -> Result:
     return Reply.text("\n".join(lines))
 
 
-async def round_templates(inv: Invocation, args: Args) -> Result:
-    default = inv.deps.settings.rounds.default_template
-    lines = ["Round templates (`round start <template> [for <duration>]`):"]
-    for key, spec in sorted(inv.deps.templates.items()):
-        mark = ", the default" if key == default else ""
-        lines.append(f"*{key}*: {spec.title} (open for {spec.default_duration}{mark})")
-        lines.extend(f"    {n}. {p.text}" for n, p in enumerate(spec.prompts, start=1))
-    return Reply.text("\n".join(lines))
-
-
 # --- round remind / close ------------------------------------------------------------------
 
 
@@ -419,7 +413,8 @@ async def round_close(inv: Invocation, args: Args) -> Result:
 
 async def round_help(inv: Invocation, args: Args) -> Result:
     lines = [f"No round command '{args.positional[0]}'." if args.positional else "Round commands:"]
-    lines.extend(f"  `{spec.usage}`: {spec.summary}" for spec in SPECS if len(spec.path) > 1)
+    every = (*SPECS, *reminders.SPECS, *templates.SPECS)
+    lines.extend(f"  `{spec.usage}`: {spec.summary}" for spec in every if len(spec.path) > 1)
     return Reply.text("\n".join(lines))
 
 
@@ -477,7 +472,7 @@ SPECS = (
         ("round", "templates"),
         "round templates",
         "The round templates, their questions and how long they stay open.",
-        round_templates,
+        template_list,
     ),
     CommandSpec(("round",), "round <command>", "The reflection round commands.", round_help),
     CommandSpec(

@@ -86,7 +86,10 @@ async def round_schedule(inv: Invocation, args: Args) -> Result:
         raise UserError(
             f"'{expression}' is not a valid schedule ({reason}). Example: {EXAMPLE}."
         ) from None
-    template = svc.resolve_template(inv.deps.templates, name or settings.rounds.default_template)
+    async with inv.deps.db.begin() as session:
+        template = await svc.template_here(
+            session, inv.channel, inv.deps.templates, name or settings.rounds.default_template
+        )
     duration = svc.round_duration(duration_text, template, settings)
     stored = schedules.join_round_schedule(expression, duration_text)
     if len(stored) > MAX_SCHEDULE:

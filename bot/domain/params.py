@@ -46,7 +46,7 @@ def id_param(
     return Param(
         name,
         "id",
-        f"The {what} id (the number shown in lists)",
+        f"The {what} number, as lists show it",
         required=required,
         minimum=1,
         autocomplete=autocomplete,

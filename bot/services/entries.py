@@ -159,6 +159,8 @@ async def collect(
             .where(
                 Round.group_id.in_(group_ids),
                 Response.visibility == SHAREABLE,
+                # Choice and dyad answers are counted (digest section `choices`), not quoted.
+                Response.kind == "text",
                 Response.created_at >= start,
                 Response.created_at < end,
             )

@@ -263,8 +263,8 @@ def counts_of(export: dict[str, Any]) -> DataCounts:
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 STAMP = "%Y%m%dT%H%M%SZ"
-_STAMPED = re.compile(r"-(\d{8}T\d{6}Z)\.json$")
-_OWN_FILE = re.compile(r"\d{8}T\d{6}Z\.(?:json|tmp)")
+_STAMPED = re.compile(r"-(\d{8}T\d{6}Z)\.(?:json|csv)$")
+_OWN_FILE = re.compile(r"\d{8}T\d{6}Z\.(?:json|csv|tmp)")
 # An export holds private entries: it lives only long enough to be sent and fetched. The
 # scheduler looks every EXPORT_SWEEP, so no file is older than an hour when it goes.
 EXPORT_LIFETIME = timedelta(minutes=50)

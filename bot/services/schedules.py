@@ -28,6 +28,7 @@ from bot.services import alarms, members, rounds
 from bot.services.context import Deps
 from bot.services.digests.isoweek import iso_week
 from bot.services.digests.publish import publish_week
+from bot.services.templates import templates_for
 from bot.store.models import Digest, Group, Member, Round, RoundRecipient
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,9 @@ async def open_scheduled_rounds(
             for gc in group.channels
         ]
         opened = await _opened_slots(session, group_id, [slot_key(slot, gc) for gc, _ in places])
+        known = await templates_for(session, group_id, deps.templates)
     try:
-        template = rounds.resolve_template(deps.templates, template_key)
+        template = rounds.resolve_template(known, template_key)
         duration = rounds.round_duration(duration_text, template, deps.settings)
     except UserError as exc:
         log.error("group %s: the round schedule cannot start a round: %s", group_id, exc)

@@ -57,6 +57,9 @@ class Group(Base):
     digest_schedule: Mapped[str | None] = mapped_column(String(64))
     round_schedule: Mapped[str | None] = mapped_column(String(64))
     round_schedule_template: Mapped[str | None] = mapped_column(String(64))
+    # Hours before a round's close at which those who have not answered are reminded, e.g.
+    # [48, 4]; None: the configured `rounds.remind_before_hours`.
+    round_reminders: Mapped[list[int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     channels: Mapped[list[GroupChannel]] = relationship(
@@ -150,6 +153,22 @@ class RoundTemplate(Base):
     default_duration_hours: Mapped[int]
 
 
+class GroupTemplate(Base):
+    """A round template a group's facilitators wrote in chat. It overrides a shipped template
+    with the same key, for that group only; a round copies it when it starts."""
+
+    __tablename__ = "group_templates"
+    __table_args__ = (UniqueConstraint("group_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    # The whole template as `RoundTemplateSpec` reads it (title, intro, prompts, durations...).
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Round(Base):
     __tablename__ = "rounds"
 
@@ -158,7 +177,10 @@ class Round(Base):
     template_key: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(SHORT))
     intro: Mapped[str] = mapped_column(Text)
-    prompts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # snapshot: [{key, text}]
+    # A snapshot taken at the start: [{key, text, kind?, options?, low?, high?}]. Editing the
+    # template later changes nothing here.
+    prompts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    default_visibility: Mapped[str | None] = mapped_column(String(16))
     platform: Mapped[str] = mapped_column(String(16))
     workspace: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(64))
@@ -195,6 +217,9 @@ class Response(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     prompt_key: Mapped[str] = mapped_column(String(64))
+    # text: written words; choice: one of the question's options; dyad: a number 0-100.
+    # Only text answers are themes and quotes; the others are counted.
+    kind: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
     text: Mapped[str] = mapped_column(Text)
     surprise: Mapped[int | None]
     visibility: Mapped[str] = mapped_column(String(16), default="group")
@@ -301,6 +326,22 @@ class Alarm(Base):
     acked_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     acked_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+
+
+class ExportRecord(Base):
+    """One group export by a facilitator: who, when, which range and how many entries. The
+    export's content is not kept."""
+
+    __tablename__ = "export_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    format: Mapped[str] = mapped_column(String(8))
+    date_from: Mapped[date | None]
+    date_to: Mapped[date | None]
+    entries: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedEvent(Base):

@@ -53,9 +53,24 @@ def render_reply(reply: Reply) -> str:
     return f"  ({who})\n{render_message(reply.message, '  ')}"
 
 
+def numbered(f: FormField) -> bool:
+    """Whether a select is offered as numbered options: not when its options are numbers
+    themselves (experiment ids), which would read two ways."""
+    return f.kind == "select" and bool(f.options) and not any(o.isdigit() for o in f.options)
+
+
+def chosen(f: FormField, answer: str) -> str:
+    """A typed answer to a field: for numbered options, `2` is the second option."""
+    if numbered(f) and answer.isdigit() and 1 <= int(answer) <= len(f.options):
+        return f.options[int(answer) - 1]
+    return answer
+
+
 def field_prompt(f: FormField, current: str | None) -> str:
     parts = [f.label]
-    if f.options:
+    if numbered(f):
+        parts.append(" ".join(f"{n}) {o}" for n, o in enumerate(f.options, start=1)))
+    elif f.options:
         parts.append("/".join(f.options))
     if current:
         parts.append(f"enter keeps: {current[:40]}")

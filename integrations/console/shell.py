@@ -14,7 +14,7 @@ from bot.errors import NotSaved, UserError
 from bot.ports import Port
 from integrations.console.adapter import CHANNEL, WORKSPACE, ConsoleAdapter
 from integrations.console.lines import LineSource
-from integrations.console.render import field_prompt, render_form_intro, render_reply
+from integrations.console.render import chosen, field_prompt, render_form_intro, render_reply
 
 ADMIN = "facilitator"
 SHELL_HELP = (
@@ -136,7 +136,7 @@ class Shell:
                     self.say("  Form cancelled; nothing was saved.")
                     return None
                 if answer.strip():
-                    values[f.name] = answer.strip()
+                    values[f.name] = chosen(f, answer.strip())
             result = await self.app.port.handle(
                 self.actor(), self.channel, form.command, fields=values
             )

@@ -28,6 +28,7 @@ ROOT_DESCRIPTION = "Learning Cycles: reflection rounds, experiments, check-ins a
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN, USER = 1, 2, 3, 4, 5, 6
 
 # Discord's limits on a command's shape.
+MAX_FIELD_OPTIONS = 12
 MAX_OPTIONS = 25
 MAX_CHOICES = 25
 MAX_DESCRIPTION = 100
@@ -35,7 +36,13 @@ MAX_NAME = 32
 MAX_STRING = 6000
 
 # A bare command that is also the start of longer ones runs as this subcommand of its group.
-BARE_NAMES = {"alarms": "list", "checkin": "new", "forget-me": "ask", "group": "show"}
+BARE_NAMES = {
+    "alarms": "list",
+    "checkin": "new",
+    "export": "mine",
+    "forget-me": "ask",
+    "group": "show",
+}
 DEFAULT_BARE = "help"
 
 
@@ -186,9 +193,8 @@ def core_param(p: core.Param, templates: Sequence[str]) -> Param:
         return replace(base, type=BOOLEAN, kind="flag")
     if p.type == "choice":
         return replace(base, choices=tuple((o, o) for o in p.options))
-    if p.type == "template" and len(templates) <= MAX_CHOICES:
-        choices = tuple((key, key) for key in templates)
-        return replace(base, choices=choices, autocomplete=p.autocomplete)
+    # Templates are suggested, never fixed choices: a group may start its own templates
+    # (`round template new`), which a command registered for every group cannot list.
     return replace(base, autocomplete=p.autocomplete)
 
 
@@ -204,7 +210,9 @@ def _takes_words(spec: Command) -> bool:
 def field_param(f: FormField) -> Param:
     description = f.label if not f.hint else f"{f.label} ({f.hint})"
     if f.kind == "select" and 0 < len(f.options) <= MAX_CHOICES:
-        return Param(f.name, description, choices=tuple((o, o) for o in f.options), kind="field")
+        # The choices speak for themselves (and `help` explains them): the label alone keeps
+        # /cycles within Discord's 8,000 characters per command.
+        return Param(f.name, f.label, choices=tuple((o, o) for o in f.options), kind="field")
     if f.kind == "number":
         match = _RANGE.search(f"{f.hint} {f.label}")
         low, high = (int(match.group(1)), int(match.group(2))) if match else (None, None)
@@ -224,7 +232,10 @@ def _params(spec: Command, templates: Sequence[str], *, bare: bool = False) -> t
         # Undeclared words (`round` and `digest` alone only show their group's usage).
         words = (Param("args", "The rest of the command, as you would type it", kind="raw"),)
     taken = {p.name for p in words}
-    fields = tuple(field_param(f) for f in spec.fields if f.name not in taken)
+    # A long form (a round template's five questions) is filled in its modal, not typed as
+    # a score of options: it would cost a fifth of /cycles' 8,000 characters on its own.
+    typed = spec.fields if len(spec.fields) <= MAX_FIELD_OPTIONS else ()
+    fields = tuple(field_param(f) for f in typed if f.name not in taken)
     params = [*words, *fields][:MAX_OPTIONS]
     # Discord lists required options first.
     return tuple(sorted(params, key=lambda p: not p.required))

@@ -1,8 +1,8 @@
 """The Slack app manifest for `cycles slack-manifest`: paste it into api.slack.com/apps →
 Create New App → From a manifest. Socket Mode, unless slack.mode is "http" (or "auto" with a
 slack.public_url set); HTTP mode takes its request URLs from slack.public_url. It asks for the
-scopes the configured features need: run it again after turning charts or a facilitator user group
-on or off, and reinstall the app."""
+scopes the configured features need: run it again after setting or removing a facilitator user
+group, and reinstall the app."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ BOT_SCOPES = (
     "channels:read",  # conversations.members of public channels
     "groups:read",  # ... and of private channels the app is in
     "users:read",  # names, timezones, who is a workspace admin
+    "files:write",  # digest charts, and `export group` files in the facilitator's DM
 )
-CHART_SCOPE = "files:write"  # digest charts in the digest's thread: only with [digest] charts
 USERGROUP_SCOPE = "usergroups:read"  # only with [slack] facilitator_usergroup
 
 
@@ -36,8 +36,6 @@ def bot_scopes(settings: Settings) -> list[str]:
     scopes = list(BOT_SCOPES)
     if settings.slack.facilitator_usergroup:
         scopes.append(USERGROUP_SCOPE)
-    if settings.digest.charts:
-        scopes.append(CHART_SCOPE)
     return scopes
 
 

@@ -19,6 +19,7 @@ from bot.services.entries import (
     group_entries,
     relabel,
 )
+from bot.services.rounds.tallies import Tally, tallies
 from bot.store.models import Alarm, CheckIn, Experiment, Group, Response, Round
 
 HISTORY_WEEKS = 8
@@ -51,6 +52,7 @@ class WeekData:
     prompts: dict[tuple[int, str], str] = field(default_factory=dict)
     # Answers to last week, the facilitators' note, earlier weeks: set by build.py.
     conversation: Conversation = field(default_factory=Conversation)
+    tallies: list[Tally] = field(default_factory=list)  # choice and dyad answers, counted
 
     def started(self) -> list[Experiment]:
         return [e for e in self.experiments if self.start <= e.started_at < self.end]
@@ -132,6 +134,7 @@ async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
         alarms=await alarms.alarms_for_digest(session, group.id, start, end),
         history=await _history(session, group, week),
         prompts=await _prompts(session, entries),
+        tallies=await tallies(session, group.id, start, end),
     )
 
 

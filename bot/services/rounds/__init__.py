@@ -26,6 +26,7 @@ from bot.services.rounds.lifecycle import (
     start_round,
     start_scheduled_round,
     summarise,
+    template_here,
 )
 from bot.services.rounds.messages import (
     answer_button,
@@ -55,6 +56,13 @@ from bot.services.rounds.queries import (
     shared_entries,
     unanswered_recipients,
 )
+from bot.services.rounds.questions import (
+    Question,
+    check_answer,
+    question_field,
+    questions_of,
+    read_answer,
+)
 from bot.services.rounds.reminders import (
     REMIND_COOLDOWN,
     autoremind_key,
@@ -76,11 +84,13 @@ __all__ = [
     "REMIND_COOLDOWN",
     "DeliveryReport",
     "Progress",
+    "Question",
     "Saved",
     "Started",
     "answer_button",
     "answer_from_reply",
     "autoremind_key",
+    "check_answer",
     "check_open",
     "close_due_rounds",
     "delivery_report",
@@ -103,7 +113,10 @@ __all__ = [
     "progress",
     "prompt_message",
     "prompts_of",
+    "question_field",
+    "questions_of",
     "queue_reminders",
+    "read_answer",
     "recipient_rounds",
     "reminder_message",
     "require_recipient",
@@ -117,6 +130,7 @@ __all__ = [
     "start_scheduled_round",
     "summarise",
     "summary_message",
+    "template_here",
     "tz_of",
     "unanswered_recipients",
     "zone",

@@ -23,6 +23,7 @@ from bot.services.rounds.queries import (
     member_answers,
     prompts_of,
 )
+from bot.services.rounds.questions import questions_of, read_answer
 from bot.services.rounds.times import format_time, tz_of
 from bot.store.models import Group, Response, Round
 from bot.store.upsert import upsert
@@ -75,7 +76,8 @@ async def save_answers(
 ) -> Saved:
     """Store answers by prompt key (an empty text removes that answer). One row per
     (round, member, prompt) whatever the races; the sharing choice applies to all of them."""
-    keys = {p["key"] for p in prompts_of(round_)}
+    kinds = {q.key: q.kind for q in questions_of(round_)}
+    keys = set(kinds)
     unknown = sorted(set(answers) - keys)
     if unknown:
         raise UserError(f"Round #{round_.id} has no question '{unknown[0]}'.")
@@ -94,6 +96,7 @@ async def save_answers(
                 "round_id": round_.id,
                 "member_id": member_id,
                 "prompt_key": key,
+                "kind": kinds[key],
                 "text": text,
                 "surprise": surprise,
                 "visibility": str(visibility),
@@ -141,6 +144,7 @@ async def answer_from_reply(deps: Deps, actor: Actor, round_id: int, text: str) 
                     f"You have answered every question of round #{round_id}. "
                     "Use Edit answers to change one."
                 )
+            question = next(q for q in questions_of(round_) if q.key == prompt["key"])
             # Keep the sharing choice the member already made in this round, if any.
             previous = next(iter(existing.values()), None)
             visibility = Visibility(previous.visibility) if previous else Visibility.GROUP
@@ -149,7 +153,7 @@ async def answer_from_reply(deps: Deps, actor: Actor, round_id: int, text: str) 
                 session,
                 round_,
                 member.id,
-                {prompt["key"]: answer},
+                {prompt["key"]: read_answer(question, answer)},
                 surprise=previous.surprise if previous else None,
                 visibility=visibility,
                 named=named,

@@ -21,6 +21,7 @@ from bot.domain.plural import plural
 from bot.errors import UserError
 from bot.services import outbox
 from bot.services.context import Deps
+from bot.services.groups import group_for_channel
 from bot.services.rounds.messages import dm_to, message_text, prompt_message, summary_message
 from bot.services.rounds.queries import (
     CLOSED,
@@ -30,8 +31,9 @@ from bot.services.rounds.queries import (
     progress,
     shared_entries,
 )
+from bot.services.rounds.tallies import round_tallies
 from bot.services.rounds.times import format_time, is_away, tz_of, zone
-from bot.services.templates import RoundTemplateSpec
+from bot.services.templates import RoundTemplateSpec, templates_for
 from bot.store.models import Group, Member, Round, RoundRecipient
 from bot.store.upsert import insert_ignore
 from bot.summarise import Entry, Summariser, Summary
@@ -56,6 +58,18 @@ def resolve_template(templates: Mapping[str, RoundTemplateSpec], name: str) -> R
         return templates[matches[0]]
     known = ", ".join(sorted(templates)) or "none"
     raise UserError(f"There is no round template '{name}'. Templates: {known}.")
+
+
+async def template_here(
+    session: AsyncSession,
+    channel: ChannelRef,
+    shipped: Mapping[str, RoundTemplateSpec],
+    name: str,
+) -> RoundTemplateSpec:
+    """A template as the channel's group sees it: its own first, then the shipped ones."""
+    group = None if channel.is_dm else await group_for_channel(session, channel)
+    merged = await templates_for(session, group.id if group is not None else None, shipped)
+    return resolve_template(merged, name)
 
 
 def round_duration(text: str | None, template: RoundTemplateSpec, settings: Settings) -> timedelta:
@@ -101,7 +115,8 @@ async def start_round(
         template_key=template.key,
         title=template.title,
         intro=template.intro,
-        prompts=[{"key": p.key, "text": p.text} for p in template.prompts],
+        prompts=[p.snapshot() for p in template.prompts],
+        default_visibility=template.default_visibility,
         platform=str(channel.platform),
         workspace=channel.workspace,
         channel=channel.channel,
@@ -145,7 +160,8 @@ async def start_scheduled_round(
         "template_key": template.key,
         "title": template.title,
         "intro": template.intro,
-        "prompts": [{"key": p.key, "text": p.text} for p in template.prompts],
+        "prompts": [p.snapshot() for p in template.prompts],
+        "default_visibility": template.default_visibility,
         "platform": str(channel.platform),
         "workspace": channel.workspace,
         "channel": channel.channel,
@@ -195,8 +211,9 @@ async def finish_round(deps: Deps, round_id: int) -> Message | None:
             return None
         entries = await shared_entries(session, round_id)
         counts = await progress(session, round_id)
+        counted = await round_tallies(session, round_)
     summary = await summarise(deps.summariser, entries, deps.settings)
-    message = summary_message(round_, summary, counts)
+    message = summary_message(round_, summary, counts, counted)
     async with deps.db.begin() as session:
         stored: Any = await session.execute(
             update(Round)

@@ -3,9 +3,13 @@ round's DMs go."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain import Button, ChannelRef, Message, Platform, Section, Visibility
 from bot.domain.plural import plural
-from bot.services.rounds.queries import Progress, prompts_of
+from bot.services.rounds.queries import Progress
+from bot.services.rounds.questions import prompt_line, questions_of
+from bot.services.rounds.tallies import Tally, lines_for
 from bot.services.rounds.times import format_time
 from bot.store.models import Member, Round
 from bot.summarise import Summary
@@ -25,7 +29,7 @@ def prompt_message(round_: Round, timezone: str) -> Message:
     if round_.intro:
         lines.append(round_.intro)
     lines.append("")
-    lines.extend(f"{n}. {p['text']}" for n, p in enumerate(prompts_of(round_), start=1))
+    lines.extend(prompt_line(n, q) for n, q in enumerate(questions_of(round_), start=1))
     lines.append("")
     lines.append(
         f"Open until {format_time(round_.closes_at, timezone)}. Press Answer, or reply here to "
@@ -43,20 +47,26 @@ def reminder_message(round_: Round, timezone: str) -> Message:
     return Message(text, buttons=(answer_button(round_.id),))
 
 
-def summary_message(round_: Round, summary: Summary, counts: Progress) -> Message:
+def summary_message(
+    round_: Round, summary: Summary, counts: Progress, tallies: Sequence[Tally] = ()
+) -> Message:
     head = (
         f"Round #{round_.id} *{round_.title}* is closed: {counts.answered} of "
         f"{plural(counts.recipients, 'member')} answered."
     )
-    if not summary.themes:
+    if not summary.themes and not tallies:
         head += " No answers were shared with the group this time."
-    else:
+    elif summary.themes:
         head += " What the group shared, theme by theme, is in the thread."
+    else:
+        head += " What the group chose is in the thread."
     sections = []
     for theme in summary.themes:
         lines = [theme.summary] if theme.summary else []
         lines.extend(f'> "{q.text}" ({q.author})' for q in theme.quotes)
         sections.append(Section(theme.label, "\n".join(lines), theme.entry_ids))
+    if tallies:
+        sections.append(Section("Choices and dyads", "\n".join(lines_for(list(tallies)))))
     if summary.questions:
         text = "\n".join(f"- {q}" for q in summary.questions)
         sections.append(Section("Questions to take further", text))

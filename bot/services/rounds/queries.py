@@ -163,7 +163,11 @@ async def shared_entries(session: AsyncSession, round_id: int) -> list[Entry]:
     query = (
         select(Response, Member.display_name)
         .join(Member, Member.id == Response.member_id)
-        .where(Response.round_id == round_id, Response.visibility == str(Visibility.GROUP))
+        .where(
+            Response.round_id == round_id,
+            Response.visibility == str(Visibility.GROUP),
+            Response.kind == "text",  # choices and dyads are counted, not quoted
+        )
         .order_by(Response.id)
     )
     rows = (await session.execute(query)).all()

@@ -1,12 +1,20 @@
 """Reminding the recipients of an open round who have not answered: by hand (`round remind`)
-or once, automatically, before the close.
+or automatically before the close: once, `rounds.remind_before_hours` before it, or at the
+hours a group chose with `round reminders` (at most three).
 
-`send_due_reminders` is a whole use case for the scheduler: it opens its own transaction."""
+A reminder is a DM to each person without an answer, naming nobody else. A group's own
+reminders respect each member's clock: one that would arrive in their night (21:00 to 08:00
+where they are) comes at 20:00 that evening instead, earlier rather than later, so it still
+comes at least that many hours before the close; and `away` is read on the member's own date.
+
+`send_due_reminders` is a whole use case for the scheduler: it opens its own transaction. Its
+outbox keys (round, hours, member) make every run after the first, on any replica and after
+any restart, queue nothing again."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +28,9 @@ from bot.store.models import Delivery, Group, Member, Round
 
 # A second `round remind` within this long reuses the first one's keys: nobody gets it twice.
 REMIND_COOLDOWN = timedelta(hours=1)
+MAX_REMINDERS = 3
+# A member's night, on their own clock: reminders due then come at EVENING before it.
+NIGHT_FROM, NIGHT_UNTIL, EVENING = 21, 8, time(20, 0)
 
 
 async def queue_reminders(
@@ -68,22 +79,68 @@ def autoremind_key(round_id: int) -> Callable[[Member], str]:
     return lambda member: f"round:{round_id}:autoremind:{member.id}"
 
 
+def member_due(due: datetime, opened_at: datetime, timezone: str) -> datetime:
+    """When a reminder due at `due` reaches a member in `timezone`: then, or at 20:00 before
+    their night when it falls in it (unless that is before the round opened)."""
+    tz = zone(timezone)
+    local = due.astimezone(tz)
+    if NIGHT_UNTIL <= local.hour < NIGHT_FROM:
+        return due
+    day = local.date() if local.hour >= NIGHT_FROM else local.date() - timedelta(days=1)
+    evening = datetime.combine(day, EVENING, tz)
+    return evening if evening > opened_at else due
+
+
+async def _group_reminders(
+    session: AsyncSession, round_: Round, group: Group, hours: list[int], now: datetime
+) -> int:
+    """Queue the reminders of a group's chosen hours that are due for each member by now."""
+    queued = 0
+    pending = await unanswered_recipients(session, round_)
+    for h in sorted(set(hours), reverse=True):
+        due = round_.closes_at - timedelta(hours=h)
+        if due <= round_.opened_at:
+            continue  # the round was shorter than that: this reminder has no place in it
+        for member in pending:
+            timezone = tz_of(member, group)
+            if now < member_due(due, round_.opened_at, timezone):
+                continue
+            if is_away(member, now.astimezone(zone(timezone)).date()):
+                continue
+            queued += await outbox.enqueue(
+                session,
+                key=f"round:{round_.id}:autoremind:{h}h:{member.id}",
+                to=dm_to(round_, member),
+                message=reminder_message(round_, timezone),
+                round_id=round_.id,
+                member_id=member.id,
+                now=now,
+            )
+    return queued
+
+
 async def send_due_reminders(deps: Deps) -> int:
-    """DM once each recipient who has not answered, `remind_before_hours` before the close
-    (not before half the round has passed). Returns how many reminders were queued."""
+    """Queue the reminders due by now: at each group's chosen hours before the close, or for
+    groups that chose none, once `remind_before_hours` before it (not before half the round
+    has passed). Returns how many reminders were queued."""
     now = deps.clock()
     before = timedelta(hours=deps.settings.rounds.remind_before_hours)
-    if not before:
-        return 0
     queued = 0
     async with deps.db.begin() as session:
-        query = select(Round).where(
-            Round.state == OPEN, Round.closes_at > now, Round.closes_at <= now + before
+        query = (
+            select(Round, Group)
+            .join(Group, Group.id == Round.group_id)
+            .where(Round.state == OPEN, Round.closes_at > now)
+            .order_by(Round.id)
         )
-        for round_ in (await session.execute(query)).scalars():
+        for round_, group in (await session.execute(query)).all():
+            if group.round_reminders is not None:
+                queued += await _group_reminders(session, round_, group, group.round_reminders, now)
+                continue
+            if not before or round_.closes_at > now + before:
+                continue
             if now < round_.opened_at + (round_.closes_at - round_.opened_at) / 2:
                 continue
-            group = await session.get_one(Group, round_.group_id)
             added, _ = await queue_reminders(session, round_, group, autoremind_key(round_.id), now)
             queued += added
     if queued:

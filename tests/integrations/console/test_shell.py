@@ -139,3 +139,41 @@ async def test_the_shell_keeps_reading_while_the_database_is_away(
     after = text.split("facilitator> cycle new name=After")[1]
     assert "*After* (team) created" in after
     assert "Before" in after and "During" not in after
+
+
+async def test_a_template_with_a_choice_is_written_and_answered_with_numbered_options(
+    settings: Settings,
+) -> None:
+    no_more = ["", "", ""]  # a question left out: its text, kind and options
+    out = await run_script(
+        settings,
+        [
+            "round template new",
+            "Retro",  # name
+            "retro",  # key
+            "",  # intro
+            "",  # duration: keeps 3d
+            "",  # visibility: keeps group
+            "What did we try?",
+            "",  # kind: keeps text
+            "",  # options
+            "Which part did this touch?",
+            "2",  # kind: the second option, choice
+            "Intake | Triage",
+            *no_more * 3,
+            "round start retro",
+            "answer",
+            "a pilot",
+            "2",  # the second option, Triage
+            "",  # surprise
+            "",  # visibility
+            "",  # named
+            "digest preview",
+        ],
+    )
+    assert "q1_kind (Question 1 kind; 1) text 2) choice 3) dyad; enter keeps: text)>" in out
+    assert "Saved *Retro* (`retro`): 1 free-text question, 1 choice; open for 3d" in out
+    assert "q2 (Which part did this touch?; 1) Intake 2) Triage; optional)>" in out
+    assert "Saved your answers to round #1 (2 of 2 questions" in out
+    assert "Triage  ████████████ 1" in out
+    assert "Traceback" not in out

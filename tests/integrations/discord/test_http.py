@@ -51,7 +51,8 @@ async def test_every_call_goes_to_the_configured_base(
     guild = fake.add_guild(members=1)
     channel = fake.add_channel(guild, "learning")
     await start_bot()
-    iid = await run(fake, guild, channel, fake.humans(guild)[1], "export")
+    # `export` is also the start of `export group`, so on Discord it is `/cycles export mine`.
+    iid = await run(fake, guild, channel, fake.humans(guild)[1], "export mine")
     assert fake.callbacks[iid].get("_files"), "the export is attached"
     paths = {(c.method, c.path.split("/")[1]) for c in fake.calls}
     assert {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.services.digests.sections import (
     assumptions,
     changes,
+    choices,
     connected,
     governance,
     insight,
@@ -27,6 +28,7 @@ SECTIONS: tuple[DigestSection, ...] = (
     momentum.SECTION,
     learning.SECTION,
     respond.SECTION,
+    choices.SECTION,
     surprises.SECTION,
     assumptions.SECTION,
     insight.SECTION,

@@ -1,6 +1,6 @@
 """digest conversation: stored themes and edits, members' answers to themes
 
-Revision ID: 0002_digest_conversation
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29 23:50:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_digest_conversation"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -42,6 +42,7 @@ async def test_the_digest_says_what_the_group_learned(deps: Deps, clock: Clock) 
         "Momentum",
         "What we are learning",
         "Does this match what you see?",
+        "Choices and dyads",
         "Surprises and dissonance",
         "Assumptions tested",
         "Replications",
