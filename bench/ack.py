@@ -116,21 +116,10 @@ async def run(scale: Scale) -> Outcome:
                     SlackDriver(remote, bot_url, SECRET) as to_bot,
                     SlackDriver(remote, bare_url, SECRET) as to_bare,
                 ):
-                    await setup(fake, to_bot)
-                    warm = min(WARMUP, scale.ack_requests)
-                    await load(to_bare, users, warm, scale.ack_concurrency, COMMAND)
-                    await answered_after(fake, to_bot, users, warm, scale)
-                    bare_runs: list[Run] = []
-                    bot_runs: list[Run] = []
-                    for _ in range(scale.repeats):
-                        bare_runs.append(
-                            await load(
-                                to_bare, users, scale.ack_requests, scale.ack_concurrency, COMMAND
-                            )
-                        )
-                        bot_runs.append(
-                            await answered_after(fake, to_bot, users, scale.ack_requests, scale)
-                        )
+                    try:
+                        bot_runs, bare_runs = await paired(fake, to_bot, to_bare, users, scale)
+                    except RuntimeError as exc:  # with why, as the bot logged it
+                        raise RuntimeError(f"{exc}; the bot's log ends: {bot.stderr()}") from None
                     await bot.send({"cmd": "memory"})
                     outcome.details["bot_memory"] = await bot.read()
     outcome.rows = rows(scale, bot_runs, bare_runs)
@@ -142,6 +131,24 @@ async def run(scale: Scale) -> Outcome:
         }
     )
     return outcome
+
+
+async def paired(
+    fake: Worker, to_bot: SlackDriver, to_bare: SlackDriver, users: list[str], scale: Scale
+) -> tuple[list[Run], list[Run]]:
+    """A warm-up, then `repeats` pairs: a bare run, and a bot run just after it."""
+    await setup(fake, to_bot)
+    warm = min(WARMUP, scale.ack_requests)
+    await load(to_bare, users, warm, scale.ack_concurrency, COMMAND)
+    await answered_after(fake, to_bot, users, warm, scale)
+    bare_runs: list[Run] = []
+    bot_runs: list[Run] = []
+    for _ in range(scale.repeats):
+        bare_runs.append(
+            await load(to_bare, users, scale.ack_requests, scale.ack_concurrency, COMMAND)
+        )
+        bot_runs.append(await answered_after(fake, to_bot, users, scale.ack_requests, scale))
+    return bot_runs, bare_runs
 
 
 async def setup(fake: Worker, driver: SlackDriver) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.errors import ConfigError, NotSaved, NotStorable
+from bot.store.groupcommit import GroupCommit, Work
+
+T = TypeVar("T")
 
 # A server that does not answer within this long counts as unreachable at start.
 CONNECT_SECONDS = 15.0
@@ -69,6 +72,7 @@ class Database:
                 max_overflow=10,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.group = GroupCommit(self.begin)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:
@@ -85,7 +89,13 @@ class Database:
                 raise NotStorable() from exc
             raise NotSaved() from exc
 
+    async def write(self, work: Work[T]) -> T:
+        """A command's short write, committed together with other commands' writes (see
+        groupcommit.py); returns once it has committed. Failures as in `begin`."""
+        return await self.group.run(work)
+
     async def dispose(self) -> None:
+        await self.group.close()
         await self.engine.dispose()
 
 

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
 from bot.domain.views import Result
+from bot.errors import UserError
 from integrations.common.budget import within
 from integrations.common.inflight import InFlight
 from integrations.slack import render
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 # answer arrives as a message instead.
 SUBMIT_BUDGET_SECONDS = 2.3
 STOP_GRACE_SECONDS = 30.0
+SLACK_REFUSED = "Slack did not take my answer just now. Please try again."
 
 Respond = Callable[..., Awaitable[Any]]
 Ack = Callable[..., Awaitable[Any]]
@@ -156,14 +158,13 @@ class Interactions:
                 await self.failed(exc, respond, channel)
 
     async def failed(self, exc: Exception, respond: Respond | None, channel: ChannelRef) -> None:
-        """Slack trouble while answering: the person still hears something, never a trace."""
+        """Trouble while answering: the person still hears something, never a trace. A
+        refusal of the core's (the database could not record the command) says so in its own
+        words: blaming Slack would hide that nothing was saved."""
         log.error("slack interaction failed: %s", type(exc).__name__)
+        said = str(exc) if isinstance(exc, UserError) else SLACK_REFUSED
         with suppress(Exception):
-            await self.tell(
-                Reply.text("Slack did not take my answer just now. Please try again."),
-                respond,
-                channel,
-            )
+            await self.tell(Reply.text(said), respond, channel)
 
     # --- buttons --------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import urllib.parse
 
 import aiohttp
 import pytest
+from sqlalchemy import text
 
 from tests.integrations.slack.conftest import ADMIN, CHANNEL, SECRET, Bot
 
@@ -189,3 +190,16 @@ async def test_a_replayed_help_answers_once(bot: Bot) -> None:
     assert (await bot.driver.slash(ADMIN, CHANNEL, "help")).status == 200
     await bot.until(lambda: len(bot.fake.responses) >= 2, drain=False)
     assert len(bot.fake.responses) == 2
+
+
+async def test_a_command_the_database_cannot_record_says_not_saved(bot: Bot) -> None:
+    """The replay claim is the first write a command makes: when the database refuses it, the
+    person is told nothing was saved, not that Slack was at fault."""
+    async with bot.app.deps.db.begin() as session:
+        await session.execute(text("DROP TABLE processed_events"))
+    sent = await bot.driver.slash(ADMIN, CHANNEL, 'checkin 1 happened="A walk"')
+    assert sent.status == 200
+    await bot.until(lambda: len(bot.fake.responses) == 1, drain=False)
+    said = str(bot.fake.responses[0]["text"])
+    assert said.startswith("Not saved"), said
+    assert "Slack" not in said
