@@ -15,9 +15,10 @@ to run again after a rollback: it touches nothing but its session."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
 Begin = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+Aside = Callable[[], AbstractAsyncContextManager[None]]
 
 # A few milliseconds: long enough for a burst's writes to meet, short next to a person's wait.
 WINDOW_SECONDS = 0.002
@@ -51,7 +53,13 @@ class GroupCommit:
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        self._aside: Aside = nullcontext
         self.transactions = 0  # committed coalesced transactions, for tests and the bench
+
+    def wait_with(self, aside: Aside) -> None:
+        """What a write waits for its commit inside: the command queue gives up the waiting
+        command's turn with it, so that more writes join the transaction."""
+        self._aside = aside
 
     async def run(self, work: Work[T]) -> T:
         """Run `work` in the next coalesced transaction; its result once that has committed.
@@ -61,11 +69,15 @@ class GroupCommit:
         self._queue.append(write)
         if self._writer is None or self._writer.done():
             self._wake = asyncio.Event()
-            self._writer = loop.create_task(self._write_loop(), name="group-commit")
+            # A context of its own: not the context of the command that happened to start it.
+            self._writer = loop.create_task(
+                self._write_loop(), name="group-commit", context=contextvars.Context()
+            )
         assert self._wake is not None
         self._wake.set()
         # A command cancelled before its transaction began writes nothing.
-        result: T = await write.done
+        async with self._aside():
+            result: T = await write.done
         return result
 
     async def close(self) -> None:
