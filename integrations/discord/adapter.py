@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 60.0
 STOP_GRACE = 5.0
 DM_CACHE = 50_000
+DM_KEY = "discord:dm:{user}"  # the port's store: a person's DM channel id
 THREAD_ARCHIVE_MINUTES = 10080  # a week: a digest thread stays open until the next one
 NONCE_LENGTH = 25  # Discord's limit
 
@@ -106,6 +107,7 @@ class DiscordAdapter:
             webhook=self.webhook,
             member_lookup=self._member,
         )
+        self.webhook.on_ack = self.router.acknowledged
         self.client: discord.Client | None = None
         self.http: RoutedHTTPClient | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -234,15 +236,24 @@ class DiscordAdapter:
         return button_view(pairs)
 
     async def _dm_channel(self, http: RoutedHTTPClient, user_id: str) -> int:
-        """The DM channel with `user_id`, opened once and remembered."""
+        """The DM channel with `user_id`, opened once and remembered: in memory, and through
+        the port's store, so that a restart (or another replica) does not open it again.
+        Opening one is paced (`dm_open_rate_per_second`): a round to 1,000 people the bot
+        wrote to before would otherwise take minutes after every restart."""
         cached = self._dm_channels.get(user_id)
         if cached is not None:
             return cached
         if not user_id.isdigit():
             raise DeliveryFailed(f"not a Discord user id: {user_id[:40]}")
+        key = DM_KEY.format(user=user_id)
+        stored = await self.port.store.get(key)
+        if stored is not None and stored.isdigit():
+            self._dm_channels.put(user_id, int(stored))
+            return int(stored)
         async with self._dm_limiter:
             data = await http.start_private_message(int(user_id))
         channel_id = int(data["id"])
+        await self.port.store.put(key, str(channel_id))
         self._dm_channels.put(user_id, channel_id)
         return channel_id
 
