@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bench import ack, digest, fanout, footprint, ingest
+from bench import ack, digest, fanout, footprint, ingest, steady
 from bench.suite import DEFAULT_PG_URL, Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "fanout": fanout.run,
     "digest": digest.run,
     "footprint": footprint.run,
+    "steady": steady.run,
 }
 
 
