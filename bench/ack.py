@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
+from bench.databases import schema_of
 from bench.procs import Worker, worker
 from bench.slack_server import ADMIN, CHANNEL, people
 from bench.suite import Outcome, Row, Scale, median, percentile, ratio
@@ -125,7 +126,11 @@ async def run(scale: Scale) -> Outcome:
                         raise RuntimeError(f"{exc}; the bot's log ends: {bot.stderr()}") from None
                     await bot.send({"cmd": "memory"})
                     outcome.details["bot_memory"] = await bot.read()
+            pg_runs = await on_postgres(fake, remote, users, api, tmp, scale)
     outcome.rows = rows(scale, bot_runs, bare_runs)
+    if pg_runs:
+        outcome.rows.append(postgres_row(scale, pg_runs, bare_runs))
+        outcome.details["postgres_runs"] = [summary(r) for r in pg_runs]
     outcome.details.update(
         {
             "bot_runs": [summary(r) for r in bot_runs],
@@ -152,6 +157,44 @@ async def paired(
         )
         bot_runs.append(await answered_after(fake, to_bot, users, scale.ack_requests, scale))
     return bot_runs, bare_runs
+
+
+async def on_postgres(
+    fake: Worker, remote: FakeSlack, users: list[str], api: str, tmp: str, scale: Scale
+) -> list[Run]:
+    """The same check-ins end to end with the bot on PostgreSQL (a schema of its own), when
+    there is one: `repeats` runs after a warm-up."""
+    if not scale.postgres_url:
+        return []
+    with schema_of(scale.postgres_url) as url:
+        async with worker("bench.ack_server", "bot", api, SECRET, tmp, url) as bot:
+            bot_url = f"http://127.0.0.1:{(await bot.read())['port']}"
+            async with SlackDriver(remote, bot_url, SECRET) as to_bot:
+                try:
+                    await setup(fake, to_bot)
+                    warm = min(WARMUP, scale.ack_requests)
+                    await answered_after(fake, to_bot, users, warm, scale)
+                    return [
+                        await answered_after(fake, to_bot, users, scale.ack_requests, scale)
+                        for _ in range(scale.repeats)
+                    ]
+                except RuntimeError as exc:
+                    raise RuntimeError(f"{exc}; the bot's log ends: {bot.stderr()}") from None
+
+
+def postgres_row(scale: Scale, runs: list[Run], bare: list[Run]) -> Row:
+    done = median([scale.ack_requests / r.answered_seconds for r in runs if r.answered_seconds])
+    base = median([r.throughput for r in bare])
+    return Row(
+        "ack",
+        "check-ins saved and answered, PostgreSQL",
+        done,
+        "per s",
+        base,
+        "(bare bolt acks; it saves nothing)",
+        ratio(done, base),
+        note="end to end, as above, with the bot on PostgreSQL",
+    )
 
 
 async def setup(fake: Worker, driver: SlackDriver) -> None:
