@@ -59,7 +59,13 @@ class Database:
             if path and path != ":memory:":
                 _make_folder(Path(path).parent)
             # hide_parameters: statements and errors never carry entry text into a log.
-            self.engine: AsyncEngine = create_async_engine(url, echo=echo, hide_parameters=True)
+            # No reset when a connection goes back to the pool: every session and connection
+            # has ended its transaction by then (commit, or the rollback of a failure), and on
+            # aiosqlite the pool's extra ROLLBACK is one more trip through the driver's thread,
+            # which made a read-only command like `help` take about twice as long.
+            self.engine: AsyncEngine = create_async_engine(
+                url, echo=echo, hide_parameters=True, pool_reset_on_return=None
+            )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             # pre_ping: a PostgreSQL restart costs one reconnect, not a failed request.
