@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from bot.commands import forms
 from bot.commands.parser import parse
 from bot.commands.registry import CommandSpec, Result, find
-from bot.commands.turns import CONCURRENT_COMMANDS, STALL_SECONDS, Turns
+from bot.commands.turns import (
+    CONCURRENT_COMMANDS,
+    CONCURRENT_COMMANDS_SERVER,
+    STALL_SECONDS,
+    Turns,
+)
 from bot.domain import Actor, ChannelRef, Reply
 from bot.errors import FieldErrors, NotSaved, UserError
 from bot.services import members, rounds
@@ -26,11 +31,14 @@ class Dispatcher:
         deps: Deps,
         specs: Sequence[CommandSpec],
         *,
-        concurrency: int = CONCURRENT_COMMANDS,
+        concurrency: int | None = None,
         stall: float = STALL_SECONDS,
     ) -> None:
         self.deps = deps
         self.specs = list(specs)
+        if concurrency is None:
+            server = not deps.db.is_sqlite
+            concurrency = CONCURRENT_COMMANDS_SERVER if server else CONCURRENT_COMMANDS
         self._turns = Turns(concurrency, stall)
         # A command waiting for its write to commit lets the next one run meanwhile, so that
         # a burst's writes meet in one transaction.

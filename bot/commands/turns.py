@@ -17,6 +17,10 @@ from dataclasses import dataclass
 # going from four to two). On SQLite, writers would otherwise queue in its busy handler, which
 # is neither fair nor patient.
 CONCURRENT_COMMANDS = 2
+# On PostgreSQL a command spends most of its time waiting for the server's answers, not on this
+# process's CPU, and the server takes many writers at once: more run at a time (within the
+# connection pool's ten).
+CONCURRENT_COMMANDS_SERVER = 8
 # A turn is not held up by slow work for longer than this: when no running command has
 # finished for this long (a model writing a digest, a platform slow to list a channel), the
 # next ones go ahead anyway.
