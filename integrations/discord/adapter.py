@@ -21,6 +21,7 @@ from aiolimiter import AsyncLimiter
 from discord.http import handle_message_parameters
 
 from bot.domain import ChannelRef, MemberInfo, Message, Platform
+from bot.domain.keys import dm_channel_key
 from bot.errors import ConfigError, DeliveryFailed, DeliveryRetry
 from bot.ports import Port
 from integrations.common.cache import BoundedCache
@@ -55,7 +56,6 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 60.0
 STOP_GRACE = 5.0
 DM_CACHE = 50_000
-DM_KEY = "discord:dm:{user}"  # the port's store: a person's DM channel id
 THREAD_ARCHIVE_MINUTES = 10080  # a week: a digest thread stays open until the next one
 NONCE_LENGTH = 25  # Discord's limit
 
@@ -245,7 +245,7 @@ class DiscordAdapter:
             return cached
         if not user_id.isdigit():
             raise DeliveryFailed(f"not a Discord user id: {user_id[:40]}")
-        key = DM_KEY.format(user=user_id)
+        key = dm_channel_key(str(Platform.DISCORD), user_id)
         stored = await self.port.store.get(key)
         if stored is not None and stored.isdigit():
             self._dm_channels.put(user_id, int(stored))
