@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bench import ack, digest, fanout, footprint, ingest, steady
+from bench import ack, digest, discord_round, fanout, footprint, ingest, steady
 from bench.suite import DEFAULT_PG_URL, Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "digest": digest.run,
     "footprint": footprint.run,
     "steady": steady.run,
+    "discord": discord_round.run,
 }
 
 

@@ -47,6 +47,8 @@ class Scale:
     # 6: steady open-loop load (commands a second, and how long each rate is held)
     steady_rates: tuple[int, ...] = (100, 200, 400, 800)
     steady_seconds: float = 2.0
+    # 7: a Discord round after a restart (to fanout_members people); 0: the default send pace
+    discord_rate: float = 0.0
     # The PostgreSQL server for the ingest benchmark ("" skips PostgreSQL).
     postgres_url: str = ""
 
@@ -71,6 +73,7 @@ class Scale:
             footprint_entries=60,
             steady_rates=(20,),
             steady_seconds=0.5,
+            discord_rate=200.0,
             postgres_url=postgres_url,
         )
 

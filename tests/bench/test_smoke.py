@@ -104,3 +104,9 @@ async def test_steady(scale: Scale) -> None:
     assert {s["command"] for s in steps} == {"help", "round status", "checkin"}
     for step in steps:
         assert step["failures"] == 0 and step["unanswered"] == 0, step
+
+
+async def test_discord_round_after_a_restart_opens_no_dm_again(scale: Scale) -> None:
+    outcome = await run("discord", scale)
+    assert outcome.details["dm_channels_opened_again"] == 0
+    assert outcome.details["duplicates"] == 0
