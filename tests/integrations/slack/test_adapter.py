@@ -209,9 +209,12 @@ async def test_socket_mode_acknowledges_and_answers(fake: FakeSlack, tmp_path: P
         ack = await fake.envelope("slash_commands", command)
         assert time.monotonic() - started < 3.0
         deadline = time.monotonic() + 5
-        # Quick, with nothing else under way: the answer comes back in the acknowledgement.
-        answer = ack["payload"]
-        assert not fake.responses
+        # Quick, with nothing else under way, the answer comes back in the acknowledgement;
+        # on a machine too busy for that, through the response URL.
+        while not ack.get("payload") and not fake.responses:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        answer = ack.get("payload") or fake.responses[0]
         assert answer["response_type"] == "ephemeral"
         assert "Learning Cycles commands" in str(answer["text"])
 

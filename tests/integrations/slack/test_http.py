@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
+from integrations.slack import listeners
 from tests.integrations.slack.conftest import ADMIN, CHANNEL, SECRET, Bot
 
 FORM = "application/x-www-form-urlencoded"
@@ -211,7 +212,11 @@ async def test_a_command_the_database_cannot_record_says_not_saved(bot: Bot) -> 
     assert "Slack" not in said
 
 
-async def test_a_quick_answer_comes_back_in_the_acknowledgement(bot: Bot) -> None:
+async def test_a_quick_answer_comes_back_in_the_acknowledgement(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "Quick" on any machine: a loaded one may take longer than the production budget.
+    monkeypatch.setattr(listeners, "ANSWER_IN_ACK_SECONDS", 2.5)
     sent = await bot.driver.slash(ADMIN, CHANNEL, "help")
     assert sent.status == 200
     body = sent.json()
