@@ -29,7 +29,7 @@ from tests.support.fake_slack import FakeSlack, SlackDriver
 SECRET = "bench-signing-secret"
 WARMUP = 100
 TARGET_P99_MS = 100.0
-TARGET_THROUGHPUT = 0.7
+TARGET_THROUGHPUT = 0.8  # burst acknowledgements, the median of paired runs
 COMMAND = (
     'checkin 1 happened="Walked the estate with the nurse, visit {i}" surprise=60 confidence=55'
 )
