@@ -1,6 +1,6 @@
 """A Slack HTTP-mode server in its own process, for the acknowledgement benchmark:
 
-    python -m bench.ack_server bot  <api_url> <signing_secret> <data_dir>
+    python -m bench.ack_server bot  <api_url> <signing_secret> <data_dir> [<database_url>]
     python -m bench.ack_server bare <api_url> <signing_secret> <data_dir>
 
 `bot` is the bot built through the composition root (bot.app.build_app) with its SlackAdapter in
@@ -20,7 +20,9 @@ from typing import Any
 from bench.procs import memory
 
 
-async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any]:
+async def serve_bot(
+    api_url: str, secret: str, data_dir: Path, database_url: str = ""
+) -> tuple[int, Any]:
     """The bot as `cycles run` runs it (bot.app.serve), with its SlackAdapter in HTTP mode."""
     from bot.app import build_app, serve
     from bot.config import load_settings
@@ -39,6 +41,8 @@ async def serve_bot(api_url: str, secret: str, data_dir: Path) -> tuple[int, Any
         "CYCLES_OPS__PORT": "0",
         "CYCLES_BOT__LOG_LEVEL": "WARNING",
     }
+    if database_url:  # else SQLite, in data_dir
+        env["CYCLES_DATABASE_URL"] = database_url
     settings = load_settings(path=None, env=env)
     app = await build_app(settings)
     adapter = SlackAdapter(app.port)
@@ -78,7 +82,7 @@ async def serve_bare(api_url: str, secret: str) -> tuple[int, Any]:
     return port, runner.cleanup
 
 
-async def main(kind: str, api_url: str, secret: str, data_dir: Path) -> None:
+async def main(kind: str, api_url: str, secret: str, data_dir: Path, database_url: str) -> None:
     profiler = None
     if os.environ.get("CYCLES_BENCH_PROFILE"):  # where to write a pyinstrument profile
         from pyinstrument import Profiler
@@ -86,7 +90,7 @@ async def main(kind: str, api_url: str, secret: str, data_dir: Path) -> None:
         profiler = Profiler(async_mode="disabled", interval=0.001)
         profiler.start()
     if kind == "bot":
-        port, stop = await serve_bot(api_url, secret, data_dir)
+        port, stop = await serve_bot(api_url, secret, data_dir, database_url)
     else:
         port, stop = await serve_bare(api_url, secret)
     print(json.dumps({"port": port, "pid": os.getpid()}), flush=True)
@@ -109,4 +113,5 @@ async def main(kind: str, api_url: str, secret: str, data_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])))
+    database = sys.argv[5] if len(sys.argv) > 5 else ""
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]), database))

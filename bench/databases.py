@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,16 +37,25 @@ async def fresh(kind: str, pg_url: str = "") -> AsyncIterator[Database]:
             finally:
                 await db.dispose()
         return
+    with schema_of(pg_url) as url:
+        db = Database(url)
+        try:
+            await create_all(db)
+            yield db
+        finally:
+            await db.dispose()
+
+
+@contextlib.contextmanager
+def schema_of(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL schema of its own, dropped afterwards: the URL that works in it."""
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(schema_url(pg_url, schema))
     try:
-        await create_all(db)
-        yield db
+        yield schema_url(pg_url, schema)
     finally:
-        await db.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()

@@ -51,6 +51,10 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**keep, **(extra or {})}
 
 
+# The longest line a worker may print (the steady benchmark's response times run to megabytes).
+LINE_LIMIT = 2**24
+
+
 @contextlib.asynccontextmanager
 async def worker(
     module: str, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
@@ -68,6 +72,7 @@ async def worker(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=errors,
+        limit=LINE_LIMIT,
     )
     handle = Worker(process, errors)
     try:

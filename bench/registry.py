@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bench import ack, digest, fanout, footprint, ingest, teams_fanout
+from bench import ack, digest, discord_round, fanout, footprint, ingest, steady, teams_fanout
 from bench.suite import DEFAULT_PG_URL, Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -15,6 +15,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "teams": teams_fanout.run,
     "digest": digest.run,
     "footprint": footprint.run,
+    "steady": steady.run,
+    "discord": discord_round.run,
 }
 
 

@@ -44,6 +44,11 @@ class Scale:
     digest_repeats_large: int = 3  # repeats at the largest size
     # 5: footprint
     footprint_entries: int = 10_000
+    # 6: steady open-loop load (commands a second, and how long each rate is held)
+    steady_rates: tuple[int, ...] = (100, 200, 400, 800)
+    steady_seconds: float = 2.0
+    # 7: a Discord round after a restart (to fanout_members people); 0: the default send pace
+    discord_rate: float = 0.0
     # The PostgreSQL server for the ingest benchmark ("" skips PostgreSQL).
     postgres_url: str = ""
 
@@ -66,6 +71,9 @@ class Scale:
             digest_sizes=(40, 120),
             digest_repeats_large=1,
             footprint_entries=60,
+            steady_rates=(20,),
+            steady_seconds=0.5,
+            discord_rate=200.0,
             postgres_url=postgres_url,
         )
 

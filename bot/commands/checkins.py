@@ -157,6 +157,10 @@ async def checkin(inv: Invocation, args: Args) -> Result:
                 title, f"checkin {experiment.id}", FIELDS, Args([], values), intro=intro
             )
         data = _data(args)
+
+    # The write alone is committed together with other commands' writes: a wave of check-ins
+    # is a few transactions, not one each (bot/store/groupcommit.py).
+    async def save(session: AsyncSession) -> CheckIn:
         saved, _ = await checkins.record(
             session,
             experiment,
@@ -165,6 +169,9 @@ async def checkin(inv: Invocation, args: Args) -> Result:
             source_key=inv.source_key,
             now=inv.deps.clock(),
         )
+        return saved
+
+    saved = await inv.deps.db.write(save)
     return _saved(saved, experiment.id, "Saved")
 
 

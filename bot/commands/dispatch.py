@@ -2,103 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import logging
 import secrets
-import time
 import traceback
-from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 from bot.commands import forms
 from bot.commands.parser import parse
 from bot.commands.registry import CommandSpec, Result, find
+from bot.commands.turns import (
+    CONCURRENT_COMMANDS,
+    CONCURRENT_COMMANDS_SERVER,
+    STALL_SECONDS,
+    Turns,
+)
 from bot.domain import Actor, ChannelRef, Reply
 from bot.errors import FieldErrors, NotSaved, UserError
 from bot.services import members, rounds
 from bot.services.context import Deps, Invocation
 
 log = logging.getLogger(__name__)
-
-# Commands run at once; more wait their turn, in order. Platforms take requests faster than the
-# database can serve them: past a couple at once, more in flight only slows every one of them,
-# and the acknowledgements platforms wait for, which share the event loop (measured with
-# `make bench`: the acknowledgement rate under a burst rises from 0.6x to 0.8x bare slack-bolt
-# going from four to two). On SQLite, writers would otherwise queue in its busy handler, which
-# is neither fair nor patient.
-CONCURRENT_COMMANDS = 2
-# A turn is not held up by slow work for longer than this: when no running command has
-# finished for this long (a model writing a digest, a platform slow to list a channel), the
-# next ones go ahead anyway.
-STALL_SECONDS = 1.0
-
-
-class Turns:
-    """At most `size` commands at once, first come first served, unless they stall: when no
-    command has finished for `stall` seconds, everyone waiting goes ahead."""
-
-    def __init__(self, size: int, stall: float) -> None:
-        self._size = size
-        self._stall = stall
-        self._running = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
-        self._finished = time.monotonic()
-        self._watch: asyncio.TimerHandle | None = None
-
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        if self._running < self._size and not self._waiting:
-            self._running += 1
-        else:
-            await self._wait()
-        try:
-            yield
-        finally:
-            self._finished = time.monotonic()
-            self._release()
-
-    async def _wait(self) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
-        self._arm()
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._release()  # given a turn just as it was cancelled: pass it on
-            else:
-                self._waiting.remove(waiter)
-            raise
-
-    def _release(self) -> None:
-        """The next one waiting takes over the turn, or it is free again. Turns given out past
-        `size` during a stall are not passed on."""
-        if self._running <= self._size:
-            while self._waiting:
-                waiter = self._waiting.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)
-                    return
-        self._running -= 1
-
-    def _arm(self) -> None:
-        # One timer for the lot (not one per waiter): a burst queues thousands.
-        if self._watch is None:
-            self._watch = asyncio.get_running_loop().call_later(self._stall, self._check)
-
-    def _check(self) -> None:
-        self._watch = None
-        if not self._waiting:
-            return
-        if time.monotonic() - self._finished >= self._stall:
-            while self._waiting:
-                waiter = self._waiting.popleft()
-                if not waiter.done():
-                    self._running += 1
-                    waiter.set_result(None)
-        self._arm()
 
 
 class Dispatcher:
@@ -107,12 +31,18 @@ class Dispatcher:
         deps: Deps,
         specs: Sequence[CommandSpec],
         *,
-        concurrency: int = CONCURRENT_COMMANDS,
+        concurrency: int | None = None,
         stall: float = STALL_SECONDS,
     ) -> None:
         self.deps = deps
         self.specs = list(specs)
+        if concurrency is None:
+            server = not deps.db.is_sqlite
+            concurrency = CONCURRENT_COMMANDS_SERVER if server else CONCURRENT_COMMANDS
         self._turns = Turns(concurrency, stall)
+        # A command waiting for its write to commit lets the next one run meanwhile, so that
+        # a burst's writes meet in one transaction.
+        deps.db.group.wait_with(self._turns.aside)
 
     async def handle(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Platform
 from bot.services.events import claim_event
@@ -30,9 +31,15 @@ class StateStore:
                 )
 
     async def add(self, key: str, value: str) -> bool:
-        async with self.db.begin() as session:
+        async def add(session: AsyncSession) -> bool:
             return await insert_ignore(session, AppState, {"key": key, "value": value}, ["key"])
 
+        return await self.db.write(add)
+
     async def claim(self, platform: Platform, event_id: str) -> bool:
-        async with self.db.begin() as session:
+        # Adapters claim every command and event before handling it: under a burst these are
+        # fifty writers at once, so they are committed together (bot/store/groupcommit.py).
+        async def claim(session: AsyncSession) -> bool:
             return await claim_event(session, str(platform), event_id[:128])
+
+        return await self.db.write(claim)

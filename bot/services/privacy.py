@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from bot.domain import Role, Visibility
+from bot.domain.keys import dm_channel_key
 from bot.errors import NotFound
 from bot.files import write_atomic
 from bot.services import erasure
 from bot.services.digests import responses as digest_answers
 from bot.store.models import (
+    AppState,
     CheckIn,
     Cycle,
     Delivery,
@@ -416,6 +418,9 @@ async def forget_member(
     deleted = await _rowcount(session, delete(Experiment).where(owned, others == 0))
     kept = await _rowcount(session, update(Experiment).where(owned).values(owner_id=None))
     await session.execute(delete(Member).where(Member.id == member_id))
+    # What an adapter remembers about the person: their DM channel's id.
+    dm_key = dm_channel_key(ws.platform, member.user_id)
+    await session.execute(delete(AppState).where(AppState.key == dm_key))
     session.expunge(member)
     rewritten = await _rewrite_digests(session, traces)
     rewritten += await _rewrite_posts(session, traces, answered, summariser)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.errors import ConfigError, NotSaved, NotStorable
+from bot.store.groupcommit import GroupCommit, Work
+
+T = TypeVar("T")
 
 # A server that does not answer within this long counts as unreachable at start.
 CONNECT_SECONDS = 15.0
@@ -56,7 +59,13 @@ class Database:
             if path and path != ":memory:":
                 _make_folder(Path(path).parent)
             # hide_parameters: statements and errors never carry entry text into a log.
-            self.engine: AsyncEngine = create_async_engine(url, echo=echo, hide_parameters=True)
+            # No reset when a connection goes back to the pool: every session and connection
+            # has ended its transaction by then (commit, or the rollback of a failure), and on
+            # aiosqlite the pool's extra ROLLBACK is one more trip through the driver's thread,
+            # which made a read-only command like `help` take about twice as long.
+            self.engine: AsyncEngine = create_async_engine(
+                url, echo=echo, hide_parameters=True, pool_reset_on_return=None
+            )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             # pre_ping: a PostgreSQL restart costs one reconnect, not a failed request.
@@ -69,6 +78,7 @@ class Database:
                 max_overflow=10,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.group = GroupCommit(self.begin)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:
@@ -85,7 +95,13 @@ class Database:
                 raise NotStorable() from exc
             raise NotSaved() from exc
 
+    async def write(self, work: Work[T]) -> T:
+        """A command's short write, committed together with other commands' writes (see
+        groupcommit.py); returns once it has committed. Failures as in `begin`."""
+        return await self.group.run(work)
+
     async def dispose(self) -> None:
+        await self.group.close()
         await self.engine.dispose()
 
 

@@ -21,6 +21,7 @@ from aiolimiter import AsyncLimiter
 from discord.http import handle_message_parameters
 
 from bot.domain import Button, ChannelRef, MemberInfo, Message, Platform
+from bot.domain.keys import dm_channel_key
 from bot.errors import ConfigError, DeliveryError, DeliveryFailed, DeliveryRetry
 from bot.ports import Port
 from integrations.common.cache import BoundedCache
@@ -100,6 +101,7 @@ class DiscordAdapter:
             webhook=self.webhook,
             member_lookup=self._member,
         )
+        self.webhook.on_ack = self.router.acknowledged
         self.client: discord.Client | None = None
         self.http: RoutedHTTPClient | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -231,15 +233,24 @@ class DiscordAdapter:
         return button_view(pairs)
 
     async def _dm_channel(self, http: RoutedHTTPClient, user_id: str) -> int:
-        """The DM channel with `user_id`, opened once and remembered."""
+        """The DM channel with `user_id`, opened once and remembered: in memory, and through
+        the port's store, so that a restart (or another replica) does not open it again.
+        Opening one is paced (`dm_open_rate_per_second`): a round to 1,000 people the bot
+        wrote to before would otherwise take minutes after every restart."""
         cached = self._dm_channels.get(user_id)
         if cached is not None:
             return cached
         if not user_id.isdigit():
             raise DeliveryFailed(f"not a Discord user id: {user_id[:40]}")
+        key = dm_channel_key(str(Platform.DISCORD), user_id)
+        stored = await self.port.store.get(key)
+        if stored is not None and stored.isdigit():
+            self._dm_channels.put(user_id, int(stored))
+            return int(stored)
         async with self._dm_limiter:
             data = await http.start_private_message(int(user_id))
         channel_id = int(data["id"])
+        await self.port.store.put(key, str(channel_id))
         self._dm_channels.put(user_id, channel_id)
         return channel_id
 

@@ -9,6 +9,7 @@ Nothing global changes, so two clients (or two tests) with different bases never
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,8 @@ from bot.errors import ConfigError
 
 # Bot REST calls above this many seconds of 429 become DeliveryRetry instead of a long sleep.
 MAX_RATELIMIT_SLEEP = 30.0
+# The one call that acknowledges an interaction (a reply, a deferral, a modal, an update).
+CALLBACK_PATH = "/interactions/{webhook_id}/{webhook_token}/callback"
 
 
 def rebase(url: str, api_base: str) -> str:
@@ -70,15 +73,20 @@ class RoutedHTTPClient(HTTPClient):
 
 
 class RoutedWebhookAdapter(AsyncWebhookAdapter):
-    """Interaction responses and follow-ups, rebased like every other REST call."""
+    """Interaction responses and follow-ups, rebased like every other REST call. `on_ack` hears
+    of every first response to an interaction (its callback) once Discord took it."""
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, on_ack: Callable[[int], None] | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.api_base = api_base
+        self.on_ack = on_ack
 
     async def request(self, route: Route, session: aiohttp.ClientSession, **kwargs: Any) -> Any:
         route.url = rebase(route.url, self.api_base)
-        return await super().request(route, session, **kwargs)
+        answer = await super().request(route, session, **kwargs)
+        if route.path == CALLBACK_PATH and self.on_ack is not None:
+            self.on_ack(int(route.webhook_id or 0))
+        return answer
 
 
 def use_webhook_adapter(adapter: AsyncWebhookAdapter) -> None:

@@ -6,6 +6,7 @@ custom id alone (customids.py), so buttons work across restarts."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -171,15 +172,30 @@ class InteractionRouter:
         self.member_lookup = member_lookup
         self.forms = FormStore()
         self._seen: BoundedCache[int, bool] = BoundedCache(SEEN_CAPACITY)
+        # When each interaction being handled arrived, until it is acknowledged.
+        self._received: dict[int, float] = {}
         self.inflight = InFlight()
 
     # --- entry -------------------------------------------------------------------------------
+
+    def acknowledged(self, interaction_id: int) -> None:
+        """Discord took the first response: the acknowledgement latency goes to /metrics."""
+        received = self._received.pop(interaction_id, None)
+        if received is not None:
+            self.port.metrics.observe_ack("discord", time.perf_counter() - received)
 
     async def __call__(self, interaction: discord.Interaction) -> None:
         use_webhook_adapter(self.webhook)
         if not self._first_time(interaction.id):
             log.info("interaction %s delivered again; already handled", interaction.id)
             return
+        self._received[interaction.id] = time.perf_counter()
+        try:
+            await self._handle(interaction)
+        finally:
+            self._received.pop(interaction.id, None)
+
+    async def _handle(self, interaction: discord.Interaction) -> None:
         async with self.inflight.hold():
             try:
                 await self._route(interaction)

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
 from bot.domain.views import Result
+from bot.errors import UserError
 from integrations.common.budget import within
 from integrations.common.errors import log_failure
 from integrations.common.inflight import InFlight
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 # answer arrives as a message instead.
 SUBMIT_BUDGET_SECONDS = 2.3
 STOP_GRACE_SECONDS = 30.0
+# A slash command's answer ready within this long, when the bot is not busy, goes back in the
+# acknowledgement itself. Under a burst every acknowledgement goes at once: waiting there would
+# hold up the acknowledgements Slack counts.
+ANSWER_IN_ACK_SECONDS = 0.2
+SLACK_REFUSED = "Slack did not take my answer just now. Please try again."
 
 Respond = Callable[..., Awaitable[Any]]
 Ack = Callable[..., Awaitable[Any]]
@@ -148,28 +154,57 @@ class Interactions:
 
     async def command(self, body: dict[str, Any], ack: Ack, respond: Respond) -> None:
         async with self.inflight.hold():
-            await ack()
             team = team_of(body)
             user_id = str(body.get("user_id", ""))
             channel = channel_ref(team, body.get("channel_id"), user_id)
             trigger_id = str(body.get("trigger_id", ""))
+            work = asyncio.ensure_future(self.command_result(body, team, user_id, channel))
+            if len(self.inflight) == 1:  # nothing else under way: the answer may be quick
+                await asyncio.wait({work}, timeout=ANSWER_IN_ACK_SECONDS)
+            if await self.answered_in_ack(work, ack):
+                return
+            await ack()
             try:
-                if trigger_id and not await self.claim_once(f"command:{trigger_id}"):
-                    log.info("slack: a replayed slash command was ignored")
-                    return
-                actor = await self.actor(team, user_id, str(body.get("user_name", "")))
-                result = await self.run(
-                    actor,
-                    channel,
-                    str(body.get("text", "")),
-                    source_key=f"slack:command:{trigger_id}",
-                )
-                person = self.dm(channel, user_id)
-                await self.answer(
-                    result, channel, trigger_id=trigger_id, respond=respond, person=person
-                )
+                result = await work
+                if result is not None:
+                    await self.answer(
+                        result,
+                        channel,
+                        trigger_id=trigger_id,
+                        respond=respond,
+                        person=self.dm(channel, user_id),
+                    )
             except Exception as exc:
                 await self.failed(exc, respond, channel, self.dm(channel, user_id))
+
+    async def command_result(
+        self, body: dict[str, Any], team: str, user_id: str, channel: ChannelRef
+    ) -> Result | None:
+        """The command's answer; None for a replay (a trigger id seen before)."""
+        trigger_id = str(body.get("trigger_id", ""))
+        if trigger_id and not await self.claim_once(f"command:{trigger_id}"):
+            log.info("slack: a replayed slash command was ignored")
+            return None
+        actor = await self.actor(team, user_id, str(body.get("user_name", "")))
+        return await self.run(
+            actor, channel, str(body.get("text", "")), source_key=f"slack:command:{trigger_id}"
+        )
+
+    @staticmethod
+    async def answered_in_ack(work: asyncio.Future[Result | None], ack: Ack) -> bool:
+        """A reply ready in time goes back in the acknowledgement's body: Slack shows it as it
+        shows a response-URL answer, one round trip sooner. A form (it opens a modal), a long
+        reply, a replay or a failure take the usual way."""
+        if not work.done() or work.cancelled() or work.exception() is not None:
+            return False
+        result = work.result()
+        if not isinstance(result, Reply):
+            return False
+        payloads = render.reply_payloads(result)
+        if len(payloads) != 1:
+            return False
+        await ack(**payloads[0])
+        return True
 
     async def failed(
         self,
@@ -178,15 +213,14 @@ class Interactions:
         channel: ChannelRef,
         person: ChannelRef | None = None,
     ) -> None:
-        """Slack trouble while answering: the person still hears something, never a trace."""
-        log_failure(log, "slack interaction", exc)
+        """Trouble while answering: the person still hears something, never a trace. A
+        refusal of the core's (the database could not record the command) says so in its own
+        words: blaming Slack would hide that nothing was saved."""
+        said = str(exc) if isinstance(exc, UserError) else SLACK_REFUSED
+        if not isinstance(exc, UserError):
+            log_failure(log, "slack interaction", exc)
         with suppress(Exception):
-            await self.tell(
-                Reply.text("Slack did not take my answer just now. Please try again."),
-                respond,
-                channel,
-                person,
-            )
+            await self.tell(Reply.text(said), respond, channel, person)
 
     # --- buttons --------------------------------------------------------------------------
 

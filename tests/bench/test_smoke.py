@@ -96,3 +96,17 @@ def test_results_and_table(tmp_path: Path) -> None:
     rendered = table(outcomes)
     assert "| x | m | 2.00 s | 1.00 s (b) | 2.00x | <= 3 s | yes |" in rendered
     assert "failed: RuntimeError: broken" in rendered
+
+
+async def test_steady(scale: Scale) -> None:
+    outcome = await run("steady", scale)
+    steps = outcome.details["steps"]
+    assert {s["command"] for s in steps} == {"help", "round status", "checkin"}
+    for step in steps:
+        assert step["failures"] == 0 and step["unanswered"] == 0, step
+
+
+async def test_discord_round_after_a_restart_opens_no_dm_again(scale: Scale) -> None:
+    outcome = await run("discord", scale)
+    assert outcome.details["dm_channels_opened_again"] == 0
+    assert outcome.details["duplicates"] == 0

@@ -656,7 +656,18 @@ class SlackDriver:
             "trigger_id": self.fake.new_trigger(user),
             **extra,
         }
-        return await self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
+        sent = await self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
+        self.shown_from_ack(sent, form["response_url"])
+        return sent
+
+    def shown_from_ack(self, sent: Sent, response_url: str) -> None:
+        """An acknowledgement with a message in its body: Slack shows it as it shows a post to
+        the response URL, so it is recorded with those (its url says where it came from)."""
+        if sent.status != 200 or not sent.body.startswith("{"):
+            return
+        body = sent.json()
+        if isinstance(body, dict) and ("text" in body or "blocks" in body):
+            self.fake.responses.append({"url": "ack", "response_url": response_url, **body})
 
     async def interactive(self, payload: dict[str, Any]) -> Sent:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain import ChannelRef, Message, Platform, Role
+from bot.domain.keys import dm_channel_key
 from bot.services import checkins, cycles, erasure, experiments, groups, members, outbox, privacy
 from bot.store.database import Database
 from bot.store.models import (
+    AppState,
     CheckIn,
     Cycle,
     Delivery,
@@ -349,3 +351,21 @@ def test_a_short_sentence_of_theirs_goes_and_others_words_stay() -> None:
     assert erasure.scrub_text(text, traces) == (
         "• 70/100: “It rained.” (Member A)\n• Adaline wrote nothing here."
     )
+
+
+async def test_forget_member_removes_the_dm_channel_an_adapter_kept(db: Database) -> None:
+    """Discord keeps a person's DM channel id in the adapters' store: forgetting them drops it,
+    and only theirs."""
+    _, ada, _ = await _people(db)
+    async with db.begin() as s:
+        person = await s.get(Member, ada)
+        assert person is not None
+        ws = person.workspace
+        theirs = dm_channel_key(ws.platform, person.user_id)
+        s.add(AppState(key=theirs, value="9001"))
+        s.add(AppState(key=dm_channel_key(ws.platform, "someone-else"), value="9002"))
+    async with db.begin() as s:
+        await privacy.forget_member(s, ada)
+    async with db.begin() as s:
+        assert await s.get(AppState, theirs) is None
+        assert await s.get(AppState, dm_channel_key(ws.platform, "someone-else")) is not None

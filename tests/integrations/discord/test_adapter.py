@@ -275,3 +275,22 @@ async def test_without_thread_permission_the_sections_follow_in_the_channel(
     posts = fake.posts(channel)
     assert [p["content"] for p in posts] == ["Digest", ""]
     assert posts[1]["embeds"][0]["title"] == "Momentum"
+
+
+async def test_a_dm_channel_is_not_opened_again_after_a_restart(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    """DM channel ids are kept through the port's store: after a restart, a round to people
+    the bot wrote to before pays no first contact (POST /users/@me/channels) again."""
+    guild = fake.add_guild(members=3)
+    people = fake.humans(guild)[1:3]
+    app = await start_bot()
+    for user in people:
+        await adapter_of(app).send(dm(guild, user), Message("Before"), key=f"k:{user}:1")
+    assert len(fake.requests("POST", "/users/@me/channels")) == 2
+    await app.stop()
+    again = await start_bot()
+    for user in people:
+        await adapter_of(again).send(dm(guild, user), Message("After"), key=f"k:{user}:2")
+    assert len(fake.requests("POST", "/users/@me/channels")) == 2  # none opened again
+    assert all([m["content"] for m in fake.dms(u)] == ["Before", "After"] for u in people)

@@ -182,3 +182,20 @@ async def test_slow_work_is_deferred_then_followed_up(
     form = await fake.slash(guild, channel, ada, "experiment new")
     modal = await modal_of(fake, form, ada, channel, guild)  # behind an "Open the form" button
     assert modal["title"] == "New experiment"
+
+
+async def test_acknowledgement_latency_is_in_metrics(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    """Like Slack's: one observation per interaction, when its first response was taken."""
+    guild = fake.add_guild(members=2)
+    channel = fake.add_channel(guild, "learning")
+    ada = fake.humans(guild)[1]
+    app = await start_bot()
+    before = app.metrics.render().decode()
+    assert 'cycles_ack_seconds_count{platform="discord"}' not in before
+    await run(fake, guild, channel, ada, "help")
+    await run(fake, guild, channel, ada, "whoami")
+    text = app.metrics.render().decode()
+    assert 'cycles_ack_seconds_count{platform="discord"} 2.0' in text
+    assert 'cycles_ack_seconds_bucket{le="3.0",platform="discord"} 2.0' in text

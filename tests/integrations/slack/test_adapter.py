@@ -208,13 +208,15 @@ async def test_socket_mode_acknowledges_and_answers(fake: FakeSlack, tmp_path: P
         started = time.monotonic()
         ack = await fake.envelope("slash_commands", command)
         assert time.monotonic() - started < 3.0
-        assert "payload" not in ack or not ack["payload"]
         deadline = time.monotonic() + 5
-        while not fake.responses:
+        # Quick, with nothing else under way, the answer comes back in the acknowledgement;
+        # on a machine too busy for that, through the response URL.
+        while not ack.get("payload") and not fake.responses:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
-        assert fake.responses[0]["response_type"] == "ephemeral"
-        assert "Learning Cycles commands" in str(fake.responses[0]["text"])
+        answer = ack.get("payload") or fake.responses[0]
+        assert answer["response_type"] == "ephemeral"
+        assert "Learning Cycles commands" in str(answer["text"])
 
         command["text"] = "cycle new"
         command["trigger_id"] = fake.new_trigger(ADMIN)
@@ -281,7 +283,15 @@ async def test_stop_waits_for_work_already_acknowledged(bot: Bot) -> None:
 
 async def test_a_refused_response_url_still_answers_the_person_by_dm(bot: Bot) -> None:
     bot.fake.respond_status = 404  # the response URL expired before the answer was ready
-    await bot.driver.slash("U05", CHANNEL, "help")
-    await bot.until(lambda: bool(bot.fake.dms_to("U05")))
-    assert "round" in bot.fake.dms_to("U05")[0].text
-    assert bot.fake.responses == []
+    people = ["U05", "U06", "U07"]
+    # Sent together, so at most the first is answered in its acknowledgement; the others
+    # are answered through their response URLs, which Slack refuses.
+    await asyncio.gather(*(bot.driver.slash(user, CHANNEL, "help") for user in people))
+
+    def in_acks() -> int:
+        return sum(r["url"] == "ack" for r in bot.fake.responses)
+
+    await bot.until(lambda: in_acks() + sum(bool(bot.fake.dms_to(u)) for u in people) == 3)
+    by_dm = [user for user in people if bot.fake.dms_to(user)]
+    assert by_dm and all("round" in bot.fake.dms_to(user)[0].text for user in by_dm)
+    assert all(r["url"] == "ack" for r in bot.fake.responses)  # none went through the URL

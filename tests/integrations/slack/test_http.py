@@ -3,6 +3,7 @@ or a short answer, never a 500 or a traceback in the log, and a replayed command
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -12,7 +13,9 @@ import urllib.parse
 
 import aiohttp
 import pytest
+from sqlalchemy import text
 
+from integrations.slack import listeners
 from tests.integrations.slack.conftest import ADMIN, CHANNEL, SECRET, Bot
 
 FORM = "application/x-www-form-urlencoded"
@@ -160,6 +163,7 @@ async def test_a_replayed_slash_command_runs_once(bot: Bot) -> None:
     stamp = int(time.time())
     first = await bot.driver.post(body, FORM, timestamp=stamp)
     assert first.status == 200
+    bot.driver.shown_from_ack(first, form["response_url"])
     await bot.until(lambda: len(bot.fake.views) + len(bot.fake.responses) >= 1, drain=False)
     again = await bot.driver.post(body, FORM, timestamp=stamp)  # the same bytes, same signature
     assert again.status == 200
@@ -182,10 +186,47 @@ async def test_a_replayed_help_answers_once(bot: Bot) -> None:
         }
     )
     stamp = int(time.time())
-    assert (await bot.driver.post(body, FORM, timestamp=stamp)).status == 200
+    first = await bot.driver.post(body, FORM, timestamp=stamp)
+    assert first.status == 200
+    bot.driver.shown_from_ack(first, "")
     await bot.until(lambda: len(bot.fake.responses) == 1, drain=False)
-    assert (await bot.driver.post(body, FORM, timestamp=stamp)).status == 200
+    again = await bot.driver.post(body, FORM, timestamp=stamp)
+    assert again.status == 200
+    bot.driver.shown_from_ack(again, "")  # a replay shows nothing, in the ack or after
     # A fresh command afterwards is answered: waiting for it shows the replay was not.
     assert (await bot.driver.slash(ADMIN, CHANNEL, "help")).status == 200
     await bot.until(lambda: len(bot.fake.responses) >= 2, drain=False)
     assert len(bot.fake.responses) == 2
+
+
+async def test_a_command_the_database_cannot_record_says_not_saved(bot: Bot) -> None:
+    """The replay claim is the first write a command makes: when the database refuses it, the
+    person is told nothing was saved, not that Slack was at fault."""
+    async with bot.app.deps.db.begin() as session:
+        await session.execute(text("DROP TABLE processed_events"))
+    sent = await bot.driver.slash(ADMIN, CHANNEL, 'checkin 1 happened="A walk"')
+    assert sent.status == 200
+    await bot.until(lambda: len(bot.fake.responses) == 1, drain=False)
+    said = str(bot.fake.responses[0]["text"])
+    assert said.startswith("Not saved"), said
+    assert "Slack" not in said
+
+
+async def test_a_quick_answer_comes_back_in_the_acknowledgement(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "Quick" on any machine: a loaded one may take longer than the production budget.
+    monkeypatch.setattr(listeners, "ANSWER_IN_ACK_SECONDS", 2.5)
+    sent = await bot.driver.slash(ADMIN, CHANNEL, "help")
+    assert sent.status == 200
+    body = sent.json()
+    assert body["response_type"] == "ephemeral"
+    assert "Learning Cycles commands" in body["text"]
+    await asyncio.sleep(0.2)
+    assert [r["url"] for r in bot.fake.responses] == ["ack"]  # no second answer by URL
+
+
+async def test_a_form_is_opened_after_the_acknowledgement(bot: Bot) -> None:
+    sent = await bot.driver.slash(ADMIN, CHANNEL, "cycle new")
+    assert sent.status == 200 and not sent.body  # a modal cannot be an ack's body
+    await bot.until(lambda: len(bot.fake.views) == 1, drain=False)
