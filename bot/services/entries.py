@@ -119,9 +119,13 @@ async def collect(
     *,
     cycle_ids: Sequence[int] | None = None,
     include_responses: bool = True,
+    label: bool = True,
 ) -> list[GroupEntry]:
     """Shareable entries written in [start, end): check-ins on the groups' experiments (only
-    those in `cycle_ids` when given) and answers to the groups' rounds. Oldest first."""
+    those in `cycle_ids` when given) and answers to the groups' rounds. Oldest first.
+
+    With `label=False` anonymous entries keep the placeholder author: for a caller that labels
+    several collections at once (a digest), so no entry is labelled twice."""
     if not group_ids:
         return []
     # Columns, not ORM rows: a big group's week is tens of thousands of check-ins, and the
@@ -220,13 +224,13 @@ async def collect(
         )
     out = [e for e in out if e.entry.text]
     out.sort(key=lambda e: (e.created_at, e.kind, e.row_id))
-    return relabel(out)
+    return relabel(out) if label else out
 
 
 async def group_entries(
-    session: AsyncSession, group_id: int, start: datetime, end: datetime
+    session: AsyncSession, group_id: int, start: datetime, end: datetime, *, label: bool = True
 ) -> list[GroupEntry]:
-    return await collect(session, [group_id], start, end)
+    return await collect(session, [group_id], start, end, label=label)
 
 
 @dataclass(frozen=True)
@@ -240,7 +244,7 @@ class ConnectedCycle:
 
 
 async def connected_cycles(
-    session: AsyncSession, group_id: int, start: datetime, end: datetime
+    session: AsyncSession, group_id: int, start: datetime, end: datetime, *, label: bool = True
 ) -> list[ConnectedCycle]:
     """Child cycles (at any depth) of the group's cycles, for the roll-up. Their entries are the
     shareable check-ins on experiments in that child cycle, whichever group runs them."""
@@ -274,7 +278,13 @@ async def connected_cycles(
             )
             group_ids = sorted({e.group_id for e in experiments})
             found = await collect(
-                session, group_ids, start, end, cycle_ids=[child_id], include_responses=False
+                session,
+                group_ids,
+                start,
+                end,
+                cycle_ids=[child_id],
+                include_responses=False,
+                label=label,
             )
             out.append(ConnectedCycle(child, parent, experiments, found))
     return out

@@ -73,8 +73,9 @@ class WeekData:
 async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
     start, end = week_bounds(week, group.timezone)
     entries, links = labelled(
-        await group_entries(session, group.id, start, end),
-        await connected_cycles(session, group.id, start, end),
+        # Unlabelled here: `labelled` draws one set of labels over both, once.
+        await group_entries(session, group.id, start, end, label=False),
+        await connected_cycles(session, group.id, start, end, label=False),
     )
     experiments = list(
         (
