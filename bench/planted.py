@@ -28,14 +28,14 @@ THEMES: dict[str, tuple[str, ...]] = {
         "Residents in their eighties feel shut out now that every service expects a login.",
         "We kept a spare charger and a printed guide to the settings menus by the desk.",
         "Pat could not read the verification code because the text arrived on her old mobile.",
-        "The man at table two wanted to renew his blue badge but the website kept rejecting his photo.",
+        "The man at table two wanted to renew his blue badge but the website kept rejecting his photo.",  # noqa: E501
         "Lots of our visitors have a device at home and no idea how to connect it to wifi.",
         "Someone's daughter set up online shopping for him and then moved away, so he is stuck.",
         "Grandparents queued to learn how to send pictures on WhatsApp.",
         "Forgotten passwords ate up half of every session we ran on Wednesday.",
         "We printed large-font instructions for scanning a QR code and people took them home.",
         "A couple in their seventies gave up on the parking app and asked us to pay for them.",
-        "Booking a swimming lane now only works through the leisure centre portal, which baffles people.",
+        "Booking a swimming lane now only works through the leisure centre portal, which baffles people.",  # noqa: E501
         "Teaching one click at a time worked better than showing the whole process at once.",
     ),
     "children reading": (
@@ -61,7 +61,7 @@ THEMES: dict[str, tuple[str, ...]] = {
         "Primary classes want to come every term now that the head has seen the results.",
     ),
     "warm space": (
-        "An elderly man sat by the radiator from opening until we closed because his heating is off.",
+        "An elderly man sat by the radiator from opening until we closed because his heating is off.",  # noqa: E501
         "Gary made tea for the regulars and they stayed talking for most of the afternoon.",
         "A widow told us this is the only place she speaks to anyone all week.",
         "People on their own come in for the warmth and leave having made a friend.",
@@ -76,7 +76,7 @@ THEMES: dict[str, tuple[str, ...]] = {
         "Visitors who live alone lingered over the free coffee to keep chatting.",
         "Regulars now save a seat for the retired postman who used to sit by himself.",
         "On the coldest day the lounge was full by ten and people shared newspapers.",
-        "A carer said the heated room is the one hour a week she gets to herself among friendly faces.",
+        "A carer said the heated room is the one hour a week she gets to herself among friendly faces.",  # noqa: E501
         "Nobody came just for the books; they came to be around other people.",
         "We noticed a lonely man who had not spoken to anyone since his wife died.",
         "Flasks of hot chocolate and a jigsaw table kept folk company through the afternoon.",
@@ -107,14 +107,14 @@ THEMES: dict[str, tuple[str, ...]] = {
     "job seekers": (
         "A young man needed his CV printed for an interview at the warehouse that afternoon.",
         "Aisha helped a woman fill in an application that timed out after twenty minutes.",
-        "Jobcentre customers must log their search hours online and our computers are always booked.",
+        "Jobcentre customers must log their search hours online and our computers are always booked.",  # noqa: E501
         "Gary practised interview answers with a lad who had never had a job.",
         "Cover letters are the hardest part; most people copy the same one for every vacancy.",
         "People looking for work wanted someone to check their spelling before they applied.",
         "The work coach sends claimants to us but we are not trained in employment advice.",
         "A retrained bus driver got the hospital porter post after our mock interview.",
         "Recruitment portals ask for uploads that people cannot do from a phone.",
-        "Several unemployed visitors asked whether there were apprenticeships for adults over forty.",
+        "Several unemployed visitors asked whether there were apprenticeships for adults over forty.",  # noqa: E501
         "A mum returning to employment after ten years asked how to explain the gap on her CV.",
         "The online application for the supermarket wanted an email address he did not have.",
         "We helped a lad print references and a copy of his certificates for a building site role.",
@@ -122,7 +122,7 @@ THEMES: dict[str, tuple[str, ...]] = {
         "Personal statements for the NHS vacancy took three visits to get right.",
         "A graduate sent out forty applications from our computers without a single reply.",
         "Interview nerves were worse than the questions; practising helped more than advice.",
-        "Several people were told by the work coach to attend our sessions, which we did not know about.",
+        "Several people were told by the work coach to attend our sessions, which we did not know about.",  # noqa: E501
         "Psychometric tests in the recruitment portal confused almost everyone who tried them.",
         "A former shop manager wants to retrain as a driving instructor and asked where to start.",
     ),

@@ -49,7 +49,7 @@ def lsa(tfidf: Any, fit_on: Any | None = None) -> Any:
     else from (a sample of) the rows themselves."""
     from sklearn.preprocessing import normalize
 
-    n, features = tfidf.shape
+    features = tfidf.shape[1]
     basis = tfidf if fit_on is None else fit_on
     if basis.shape[0] < LSA_MIN_DOCS or features <= LSA_COMPONENTS:
         return tfidf

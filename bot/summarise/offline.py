@@ -288,7 +288,7 @@ def _ordered(entries: list[Entry]) -> list[Entry]:
 
 def _plain_theme(docs: list[_Doc], max_quotes: int) -> Theme:
     entries = [e for d in docs for e in d.entries]
-    chosen = []
+    chosen: list[Quote] = []
     for doc in docs:
         if len(chosen) >= max_quotes or quotes.is_instruction(doc.text):
             continue
