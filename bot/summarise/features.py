@@ -102,8 +102,9 @@ class Analyzer:
         return found
 
     def words(self, text: str) -> list[str]:
+        # Numbers are no theme ("visit 12"), and each new one would cost a stemming.
         stop = self._stop
-        return [self.stem(t) for t in TOKEN.findall(text.lower()) if t not in stop]
+        return [self.stem(t) for t in TOKEN.findall(text.lower()) if t not in stop and t.isalpha()]
 
     def __call__(self, text: str) -> list[str]:
         words = self.words(text)

@@ -13,7 +13,7 @@ in a thread so the event loop keeps answering."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ def summarise_sync(
     max_themes: int,
     max_quotes: int,
     history: Sequence[str] = (),
-    vectors: dict[str, Sequence[float]] | None = None,
+    vectors: Mapping[str, Sequence[float]] | None = None,
 ) -> tuple[tuple[Theme, ...], tuple[str, ...]]:
     """Themes and questions. `history`: the group's earlier shareable texts, to fit the feature
     space on more than one week; `vectors`: entry id -> embedding, to cluster by meaning."""
@@ -105,7 +105,7 @@ def _summarise(
     max_themes: int,
     max_quotes: int,
     history: list[str],
-    vectors: dict[str, Sequence[float]] | None,
+    vectors: Mapping[str, Sequence[float]] | None,
 ) -> tuple[tuple[Theme, ...], tuple[str, ...]]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -126,16 +126,16 @@ def _summarise(
     )
     past = [features.without(t, stock) for t in history]
     try:
-        vectorizer.fit([*clean, *past])  # the words' weights come from more than one week
-        tfidf = vectorizer.transform(clean)
+        # The words' weights come from more than one week; each text is analysed once.
+        both = vectorizer.fit_transform([*clean, *past])
     except ValueError:  # nothing but stop words: one theme with no terms
         return (_plain_theme(docs, max_quotes),), ()
     terms = vectorizer.get_feature_names_out()
-    tfidf = _drop_rare_phrases(tfidf, terms)
+    tfidf = _drop_rare_phrases(both[: len(clean)], terms)
     if vectors is not None:
         space = _embedded(docs, vectors)
     else:
-        fit_on = _drop_rare_phrases(vectorizer.transform(past), terms) if past else None
+        fit_on = _drop_rare_phrases(both[len(clean) :], terms) if past else None
         space = clusters.lsa(tfidf, None if fit_on is None else _stack(tfidf, fit_on))
     week = _Space(docs, clean, stock, names, analyzer, vectorizer, tfidf, terms, space)
     labels = clusters.cluster(space, max_themes)
@@ -153,7 +153,7 @@ def _stack(a: Any, b: Any) -> Any:
     return sp.vstack([a, b]).tocsr()
 
 
-def _embedded(docs: list[_Doc], vectors: dict[str, Sequence[float]]) -> Any:
+def _embedded(docs: list[_Doc], vectors: Mapping[str, Sequence[float]]) -> Any:
     """One unit vector per distinct text: its entries' embeddings averaged."""
     import numpy as np
     from sklearn.preprocessing import normalize

@@ -41,7 +41,9 @@ async def build_digests(
     if not todo:
         return out
     data = await gather(session, group, week)
-    summary = await summarise(deps, data.entries, max_themes=deps.settings.digest.max_themes)
+    summary = await summarise(
+        deps, data.entries, max_themes=deps.settings.digest.max_themes, history=data.history_texts
+    )
     chart = await _chart(deps.settings, data) if deps.settings.digest.charts else None
     entry_ids = sorted(
         {e.id for e in data.entries} | {e.id for link in data.connected for e in link.entries},

@@ -15,6 +15,7 @@ from bot.services.entries import (
     ConnectedCycle,
     GroupEntry,
     connected_cycles,
+    earlier_texts,
     group_entries,
     relabel,
 )
@@ -48,6 +49,9 @@ class WeekData:
     alarms: list[Alarm]
     history: list[tuple[str, int]]
     prompts: dict[tuple[int, str], str] = field(default_factory=dict)
+    # The group's shareable words of the weeks before: the summariser learns its vocabulary
+    # from them; they are never quoted or counted.
+    history_texts: list[str] = field(default_factory=list)
 
     def started(self) -> list[Experiment]:
         return [e for e in self.experiments if self.start <= e.started_at < self.end]
@@ -130,6 +134,7 @@ async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
         alarms=await alarms.alarms_for_digest(session, group.id, start, end),
         history=await _history(session, group, week),
         prompts=await _prompts(session, entries),
+        history_texts=await earlier_texts(session, group.id, start),
     )
 
 

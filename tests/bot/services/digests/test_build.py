@@ -140,7 +140,12 @@ class Failing:
     name = "llm"
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         raise RuntimeError("the model is down")
 
@@ -154,7 +159,12 @@ class Inventing:
         self.private_id = private_id
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         real = entries[0]
         quotes = (
