@@ -19,6 +19,7 @@ from bot.services.digests.summary import summarise
 from bot.services.digests.variants import VARIANTS
 from bot.services.digests.week import WeekData, gather
 from bot.store.models import Digest, Group
+from bot.summarise import Summary
 from bot.store.upsert import insert_ignore
 
 
@@ -56,6 +57,7 @@ async def build_digests(
             week,
             variant,
             message(data, summary, variant, chart),
+            themes_json(summary),
             entry_ids,
             chart,
             summary.summariser,
@@ -67,6 +69,19 @@ async def build_digest(
     deps: Deps, session: AsyncSession, group: Group, week: str, variant: str
 ) -> Digest:
     return (await build_digests(deps, session, group, week, (variant,)))[variant]
+
+
+def themes_json(summary: Summary) -> list[dict[str, object]]:
+    """Each theme's label and the ids it draws on: no text beyond the label, so erasing a
+    member's words from the digest's sections leaves none of them here."""
+    return [
+        {
+            "label": t.label,
+            "entry_ids": list(t.entry_ids),
+            "quote_ids": [q.entry_id for q in t.quotes],
+        }
+        for t in summary.themes
+    ]
 
 
 def _id_order(entry_id: str) -> tuple[str, int]:
@@ -91,13 +106,15 @@ async def _store(
     week: str,
     variant: str,
     message: Message,
+    themes: list[dict[str, object]],
     entry_ids: list[str],
     chart: str | None,
     summariser: str,
 ) -> Digest:
     values = {
         "text": plain_text(message),
-        "content": message.to_json(),
+        # The themes' sources stay with the digest (for `digest sources`), out of its text.
+        "content": {**message.to_json(), "themes": themes},
         "entry_ids": entry_ids,
         "chart_path": chart,
         "summariser": summariser,
