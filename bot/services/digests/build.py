@@ -19,8 +19,8 @@ from bot.services.digests.summary import summarise
 from bot.services.digests.variants import VARIANTS
 from bot.services.digests.week import WeekData, gather
 from bot.store.models import Digest, Group
-from bot.summarise import Summary
 from bot.store.upsert import insert_ignore
+from bot.summarise import Summary
 
 
 async def build_digests(
