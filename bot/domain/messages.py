@@ -37,6 +37,12 @@ class Message:
     sections: tuple[Section, ...] = ()
     buttons: tuple[Button, ...] = ()
     attachments: tuple[str, ...] = ()  # file paths (charts)
+    # What each attachment shows, in the same order, for whoever cannot see it (screen readers,
+    # a preview that failed to load): Slack's `alt_txt`, Discord's description.
+    alt_texts: tuple[str, ...] = ()
+
+    def alt_text(self, index: int) -> str:
+        return self.alt_texts[index] if index < len(self.alt_texts) else ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +55,7 @@ class Message:
                 {"label": b.label, "command": b.command, "style": b.style} for b in self.buttons
             ],
             "attachments": list(self.attachments),
+            "alt_texts": list(self.alt_texts),
         }
 
     @classmethod
@@ -61,6 +68,7 @@ class Message:
             ),
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             attachments=tuple(data.get("attachments", ())),
+            alt_texts=tuple(data.get("alt_texts", ())),
         )
 
 

@@ -18,6 +18,7 @@ from bot.services.digests.stored import DRAFT, POSTED, find_digest
 from bot.services.digests.summary import summarise
 from bot.services.digests.variants import VARIANTS
 from bot.services.digests.week import WeekData, gather
+from bot.services.entries import GroupEntry
 from bot.store.models import Digest, Group
 from bot.store.upsert import insert_ignore
 from bot.summarise import Summary
@@ -56,10 +57,10 @@ async def build_digests(
             group,
             week,
             variant,
-            message(data, summary, variant, chart),
+            message(data, summary, variant, chart[0] if chart else None, chart[1] if chart else ""),
             themes_json(summary),
             entry_ids,
-            chart,
+            chart[0] if chart else None,
             summary.summariser,
         )
     return out
@@ -89,15 +90,22 @@ def _id_order(entry_id: str) -> tuple[str, int]:
     return kind, int(number) if number.isdigit() else 0
 
 
-async def _chart(settings: Settings, data: WeekData) -> str:
+async def _chart(settings: Settings, data: WeekData) -> tuple[str, str]:
+    """The chart's file and its alt text. Surprise is counted per answer and per check-in:
+    a round answer's one rating is not one per question."""
     path = settings.bot.data_dir / "charts" / f"digest-{data.group.id}-{data.week}.png"
+    ratings = [max(values) for a in data.answers() if (values := _ratings(a))]
     chart = charts.ChartData(
         f"{data.group.name} · {data.week}",
         data.history,
-        [e.surprise for e in data.entries if e.surprise is not None],
+        ratings,
         dict(Counter(e.status for e in data.experiments if e.started_at < data.end)),
     )
-    return str(await charts.render_async(chart, path))
+    return str(await charts.render_async(chart, path)), charts.alt_text(chart)
+
+
+def _ratings(answer: list[GroupEntry]) -> list[int]:
+    return [e.surprise for e in answer if e.surprise is not None]
 
 
 async def _store(

@@ -3,6 +3,8 @@ variant's Insight section is the same themes, fewer and shorter."""
 
 from __future__ import annotations
 
+import re
+
 from bot.services.digests.sections.section import Body, DigestSection
 from bot.services.digests.sections.text import sources
 from bot.services.digests.variants import GROUP
@@ -13,14 +15,30 @@ LEADER_THEMES = 3
 EMPTY = "No shared check-ins or answers this week to learn from."
 
 
+# A quote that only says what comes next ("Try the same question with families present.") is a
+# to-do, not an insight: the leader variant never chooses one.
+_PLAN = re.compile(
+    r"^\s*(?:next\b|try\b|we(?:'ll|’ll| will| plan| are going)\b|i(?:'ll|’ll| will)\b|"
+    r"plan\b|let'?s\b|ask\b|book\b|call\b|check\b|make sure\b|follow up\b)",
+    re.IGNORECASE,
+)
+
+
+def is_plan(text: str) -> bool:
+    return _PLAN.match(text) is not None
+
+
 def learning(summary: Summary, *, leader: bool = False) -> Body:
     themes = summary.themes[:LEADER_THEMES] if leader else summary.themes
     if not themes:
         return Body(EMPTY)
     blocks = []
     for theme in themes:
-        quotes = theme.quotes[:1] if leader else theme.quotes
-        lines = [f"*{theme.label}*" if leader else f"*{theme.label}*: {theme.summary}"]
+        # The opening sentence is often the first quote too: it is said once.
+        quotes = [q for q in theme.quotes if q.text != theme.summary]
+        if leader:
+            quotes = [q for q in quotes if not is_plan(q.text)][:1]
+        lines = [f"*{theme.label}*: {theme.summary}" if theme.summary else f"*{theme.label}*"]
         lines += [f"  > “{q.text}” ({q.author})" for q in quotes]
         blocks.append("\n".join(lines))
     ids = sources(*[t.entry_ids for t in themes], [q.entry_id for t in themes for q in t.quotes])
