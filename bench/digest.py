@@ -4,7 +4,8 @@ services (gather, summarise, chart, store), each size in a fresh process (time: 
 the builds; memory: the first, before the process keeps memory from it), and how both grow from
 one size to the next (10x the entries; linear growth is 10x). The baseline is a plain
 scikit-learn TF-IDF pass over the same shared texts, in a process of its own: the least any
-TF-IDF summariser pays."""
+TF-IDF summariser pays. Next to the timings: theme recovery and purity on the planted week
+(bench/digest_planted.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import itertools
 import tempfile
 from typing import Any
 
+from bench import digest_planted
 from bench.procs import worker
 from bench.suite import Outcome, Row, Scale, median, ratio
 
@@ -74,6 +76,11 @@ async def run(scale: Scale) -> Outcome:
                 note="first build in a fresh process, above its RSS before",
             )
         )
+    with tempfile.TemporaryDirectory(prefix="cycles-bench-planted-") as tmp:
+        async with worker("bench.digest_worker", "planted", "0", tmp) as evaluating:
+            planted = await evaluating.read(within=600)
+    outcome.details["planted"] = planted
+    outcome.rows.extend(digest_planted.rows(planted))
     sizes = sorted(figures)
     for small, big in itertools.pairwise(sizes):
         factor = big / small

@@ -3,6 +3,7 @@
     python -m bench.digest_worker seed  <entries> <data_dir>   # a SQLite file with a week of them
     python -m bench.digest_worker build <repeats> <data_dir>   # time and measure the digest
     python -m bench.digest_worker tfidf <repeats> <data_dir>   # the same for the baseline
+    python -m bench.digest_worker planted 0 <data_dir>         # theme recovery on bench/planted
 
 `build` imports everything first, then for each repeat resets the process's peak-RSS counter
 (/proc/self/clear_refs), builds the week's group digest through the services (gather, offline
@@ -184,6 +185,10 @@ def main(argv: list[str]) -> None:
         result = asyncio.run(seed(number, data_dir))
     elif mode == "tfidf":
         result = tfidf(number, data_dir)
+    elif mode == "planted":
+        from bench import digest_planted
+
+        result = digest_planted.evaluate()
     else:
         result = asyncio.run(build(number, data_dir))
     print(json.dumps(result), flush=True)

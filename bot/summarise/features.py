@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
 import snowballstemmer  # type: ignore[import-untyped]
@@ -86,19 +87,32 @@ def without(text: str, stock: frozenset[str]) -> str:
     return " ".join(kept) if kept else text
 
 
+@dataclass(frozen=True)
+class Steps:
+    """The offline summariser's steps, each of which can be left out to measure what it buys
+    (`bench/digest_planted.py`); all on in the bot."""
+
+    history: bool = True  # fit the feature space on the group's earlier weeks too
+    stem: bool = True  # Snowball stems
+    names: bool = True  # people's names out of features and labels
+    stock: bool = True  # stock remarks out of features and quotes
+
+
 class Analyzer:
     """Words of two or more letters, stop words and names left out, each reduced to its
     Snowball stem; then the words and the two-word phrases they form."""
 
-    def __init__(self, left_out: frozenset[str] = frozenset()) -> None:
+    def __init__(self, left_out: frozenset[str] = frozenset(), *, stem: bool = True) -> None:
         self._stop = stop_words() | left_out
-        self._stemmer = snowballstemmer.stemmer("english")
+        self._stemmer = snowballstemmer.stemmer("english") if stem else None
         self._stems: dict[str, str] = {}
 
     def stem(self, token: str) -> str:
         found = self._stems.get(token)
         if found is None:
-            found = self._stems[token] = str(self._stemmer.stemWord(token))
+            stemmer = self._stemmer
+            found = str(stemmer.stemWord(token)) if stemmer is not None else token
+            self._stems[token] = found
         return found
 
     def words(self, text: str) -> list[str]:

@@ -69,9 +69,11 @@ def summarise_sync(
     max_quotes: int,
     history: Sequence[str] = (),
     vectors: Mapping[str, Sequence[float]] | None = None,
+    steps: features.Steps | None = None,
 ) -> tuple[tuple[Theme, ...], tuple[str, ...]]:
     """Themes and questions. `history`: the group's earlier shareable texts, to fit the feature
-    space on more than one week; `vectors`: entry id -> embedding, to cluster by meaning."""
+    space on more than one week; `vectors`: entry id -> embedding, to cluster by meaning;
+    `steps`: which steps to take (all, but for measuring what each buys)."""
     docs = _fold(entries)
     if not docs:
         return (), ()
@@ -81,7 +83,9 @@ def summarise_sync(
     # the event loop and other work, OpenMP/BLAS threads spinning for a core cost more than they
     # save (measured: 10,000 entries take 1.5 s single-threaded, 2-6 s with two threads).
     with threadpool_limits(limits=1):
-        return _summarise(docs, entries, max_themes, max_quotes, list(history), vectors)
+        steps = steps or features.Steps()
+        past = list(history) if steps.history else []
+        return _summarise(docs, entries, max_themes, max_quotes, past, vectors, steps)
 
 
 @dataclass
@@ -106,14 +110,17 @@ def _summarise(
     max_quotes: int,
     history: list[str],
     vectors: Mapping[str, Sequence[float]] | None,
+    steps: features.Steps,
 ) -> tuple[tuple[Theme, ...], tuple[str, ...]]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     history = history[:HISTORY_TEXTS]
     texts = [d.text for d in docs]
-    names = features.names([*texts, *history])
-    analyzer = features.Analyzer(names)
-    stock = features.stock_sentences([*texts, *history], analyzer)
+    names = features.names([*texts, *history]) if steps.names else frozenset()
+    analyzer = features.Analyzer(names, stem=steps.stem)
+    stock = (
+        features.stock_sentences([*texts, *history], analyzer) if steps.stock else frozenset()
+    )
     clean = [features.without(t, stock) for t in texts]
     corpus = len(docs) + len(history)
     vectorizer = TfidfVectorizer(
