@@ -118,9 +118,7 @@ def _summarise(
     texts = [d.text for d in docs]
     names = features.names([*texts, *history]) if steps.names else frozenset()
     analyzer = features.Analyzer(names, stem=steps.stem)
-    stock = (
-        features.stock_sentences([*texts, *history], analyzer) if steps.stock else frozenset()
-    )
+    stock = features.stock_sentences([*texts, *history], analyzer) if steps.stock else frozenset()
     clean = [features.without(t, stock) for t in texts]
     corpus = len(docs) + len(history)
     vectorizer = TfidfVectorizer(
@@ -247,7 +245,7 @@ def _sentences(
     import numpy as np
 
     norm = float(np.linalg.norm(centre)) or 1.0
-    candidates: list[tuple[int, float, int, str]] = []
+    candidates: list[tuple[int, int, float, int, str]] = []
     for rank, index in enumerate(order[:QUOTE_CANDIDATES]):
         doc = week.docs[index]
         if quotes.is_instruction(doc.text):
@@ -265,16 +263,17 @@ def _sentences(
             ((float(f), -p, t) for p, (t, f) in enumerate(zip(parts, scores, strict=True))),
             key=lambda c: (c[0], c[1]),
         )
-        candidates.append((rank, -fit, -pos, part))
+        candidates.append((int(quotes.is_plan(part)), rank, -fit, -pos, part))
     if not candidates:
         return None, ()
-    # The texts nearest the centre speak first (nearness in the space the theme was found in).
+    # What people saw and learned before their next steps; then the texts nearest the centre
+    # first (nearness in the space the theme was found in).
     candidates.sort()
     chosen: list[Quote] = []
     used_texts: set[str] = set()
     authors: set[str] = set()
     for repeat_authors in (False, True):
-        for rank, _fit, _pos, part in candidates:
+        for _plan, rank, _fit, _pos, part in candidates:
             if len(chosen) >= most:
                 break
             entry = week.docs[order[rank]].entries[0]
@@ -285,7 +284,7 @@ def _sentences(
             chosen.append(Quote(entry.id, part, entry.author))
             used_texts.add(_normal(part))
             authors.add(entry.author)
-    chosen.sort(key=lambda q: next(c[0] for c in candidates if c[3] == q.text))
+    chosen.sort(key=lambda q: next(c[:2] for c in candidates if c[4] == q.text))
     return chosen[0].text, tuple(chosen)
 
 

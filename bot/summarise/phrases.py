@@ -54,6 +54,57 @@ def candidates(
     return found
 
 
+# Common past-tense verbs that do not end in -ed.
+_IRREGULAR = frozenset(
+    [
+        "ran",
+        "went",
+        "got",
+        "made",
+        "took",
+        "gave",
+        "saw",
+        "came",
+        "found",
+        "told",
+        "said",
+        "knew",
+        "thought",
+        "brought",
+        "bought",
+        "felt",
+        "kept",
+        "left",
+        "met",
+        "paid",
+        "put",
+        "read",
+        "sat",
+        "set",
+        "sent",
+        "spent",
+        "stood",
+        "taught",
+        "understood",
+        "wrote",
+        "began",
+        "became",
+        "chose",
+        "drove",
+        "fell",
+        "forgot",
+        "gone",
+        "done",
+        "seen",
+    ]
+)
+
+
+def _verb(word: str) -> bool:
+    """A past-tense verb, as far as its form shows (not a noun like "need" or "bed")."""
+    return word in _IRREGULAR or (len(word) > 4 and word.endswith("ed"))
+
+
 def label(
     texts: Sequence[str],
     weight: Mapping[str, float],
@@ -70,7 +121,12 @@ def label(
         positive = [w for w in content if w > 0]
         if len(positive) < 2 or content[0] <= 0 or content[-1] <= 0:
             continue  # both ends must be words of the theme
+        words = [w for w in next(iter(spellings)).split()]
+        if _verb(words[-1]):
+            continue  # "people asked": a clause, not a name for a theme
         score = sum(positive) / len(key) ** 0.5
+        if _verb(words[0]):
+            score *= 0.6  # "ran the cardiogram" names what was done, after what it was about
         score *= 1.0 + 0.5 * (count - 1)
         if shared and count < 2:
             score *= 0.5  # a phrase of one text ranks after those several share

@@ -24,6 +24,21 @@ _INSTRUCTION = re.compile(
 )
 
 
+# A sentence that only says what comes next ("Try the same question with families present.") is
+# a to-do, not what the group learned: it stands for a theme only when nothing else can.
+_PLAN = re.compile(
+    r"^\s*(?:next\b|try\b|we(?:'ll|’ll| will| plan| are going| need to| should)\b|"
+    r"i(?:'ll|’ll| will| plan)\b|plan\b|let'?s\b|ask\b|bring\b|draft\b|book\b|call\b|"
+    r"check\b|make sure\b|follow up\b|keep\b|start\b|stop\b|add\b|write\b|send\b)",
+    re.IGNORECASE,
+)
+
+
+def is_plan(text: str) -> bool:
+    """True when the sentence is a next step rather than something seen or learned."""
+    return _PLAN.match(text) is not None
+
+
 def is_instruction(text: str) -> bool:
     """True when the text reads as an instruction to whoever summarises it."""
     return _INSTRUCTION.search(text) is not None

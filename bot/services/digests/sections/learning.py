@@ -3,29 +3,15 @@ variant's Insight section is the same themes, fewer and shorter."""
 
 from __future__ import annotations
 
-import re
-
 from bot.services.digests.sections.section import Body, DigestSection
 from bot.services.digests.sections.text import sources
 from bot.services.digests.variants import GROUP
 from bot.services.digests.week import WeekData
 from bot.summarise import Summary
+from bot.summarise.quotes import is_plan
 
 LEADER_THEMES = 3
 EMPTY = "No shared check-ins or answers this week to learn from."
-
-
-# A quote that only says what comes next ("Try the same question with families present.") is a
-# to-do, not an insight: the leader variant never chooses one.
-_PLAN = re.compile(
-    r"^\s*(?:next\b|try\b|we(?:'ll|’ll| will| plan| are going)\b|i(?:'ll|’ll| will)\b|"
-    r"plan\b|let'?s\b|ask\b|book\b|call\b|check\b|make sure\b|follow up\b)",
-    re.IGNORECASE,
-)
-
-
-def is_plan(text: str) -> bool:
-    return _PLAN.match(text) is not None
 
 
 def learning(summary: Summary, *, leader: bool = False) -> Body:
@@ -37,7 +23,7 @@ def learning(summary: Summary, *, leader: bool = False) -> Body:
         # The opening sentence is often the first quote too: it is said once.
         quotes = [q for q in theme.quotes if q.text != theme.summary]
         if leader:
-            quotes = [q for q in quotes if not is_plan(q.text)][:1]
+            quotes = [q for q in quotes if not is_plan(q.text)][:1]  # no to-do items
         lines = [f"*{theme.label}*: {theme.summary}" if theme.summary else f"*{theme.label}*"]
         lines += [f"  > “{q.text}” ({q.author})" for q in quotes]
         blocks.append("\n".join(lines))
