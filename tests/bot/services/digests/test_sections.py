@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from bot.services.digests.sections import SECTIONS
 from bot.services.digests.sections.section import Body, DigestSection
 from bot.services.digests.variants import GROUP, LEADER, VARIANTS
 from bot.services.digests.week import WeekData
-from bot.summarise import Summary
+from bot.summarise import Entry, Quote, Summary, Theme
 from tests.bot.services.digests.scene import MON, build, scene, section
 from tests.support import world
 from tests.support.clock import Clock
@@ -147,3 +148,45 @@ async def test_challenges_only_below_the_earlier_level_or_fifty(deps: Deps, cloc
     questions = str(section(digest, "Questions for next week")["text"])
     assert f"Confidence in #{fell.id} “Fell” fell from 70 to 55 this week" in questions
     assert f"A surprise on #{fell.id} “Fell”" in questions  # nothing came after it
+
+
+class _Planned:
+    """A summariser whose theme's first quote is a to-do item."""
+
+    name = "offline"
+
+    async def summarise(
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
+    ) -> Summary:
+        todo, seen = entries[0], entries[1]
+        quotes = (Quote(todo.id, todo.text, todo.author), Quote(seen.id, seen.text, seen.author))
+        theme = Theme(
+            "families present", "Families came to the first visit.", quotes, (todo.id, seen.id)
+        )
+        return Summary((theme,), (), self.name)
+
+
+async def test_the_leader_digest_quotes_no_to_do_item(deps: Deps) -> None:
+    async with deps.db.begin() as s:
+        g = await world.group(s)
+        ada = await world.member(s, "u1", "Ada")
+        e = await world.experiment(s, g, "Families", started_at=MON)
+        await world.checkin(s, e, ada, "Try the same question with families present.", at=MON)
+        await world.checkin(
+            s,
+            e,
+            ada,
+            "Families changed the plan more than any form did.",
+            at=MON + timedelta(hours=1),
+        )
+    deps.summariser = _Planned()
+    leader = await build(deps, g.id, LEADER)
+    insight = str(section(leader, "Insight")["text"])
+    assert insight.startswith("*families present*: Families came to the first visit.")
+    assert "Families changed the plan" in insight
+    assert "Try the same question" not in insight
