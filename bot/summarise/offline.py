@@ -273,9 +273,9 @@ def _sentences(
     used_texts: set[str] = set()
     authors: set[str] = set()
     for repeat_authors in (False, True):
-        for _plan, rank, _fit, _pos, part in candidates:
-            if len(chosen) >= most:
-                break
+        for plan, rank, _fit, _pos, part in candidates:
+            if len(chosen) >= most or (plan and chosen):
+                break  # a next step opens a theme only when nothing else can, and is no quote
             entry = week.docs[order[rank]].entries[0]
             if _normal(part) in used_texts:
                 continue

@@ -49,7 +49,7 @@ def falls(data: WeekData) -> list[str]:
 
 def unfollowed(data: WeekData) -> list[str]:
     """Experiments whose most surprising check-in this week has no check-in after it."""
-    by_id = {e.id: e for e in data.experiments}
+    by_id = {e.id: e for e in data.running()}  # a concluded one needs no follow-up
     latest: dict[int, float] = {}
     for e in data.entries:
         if e.experiment_id is not None:
