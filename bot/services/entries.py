@@ -39,8 +39,14 @@ class GroupEntry:
     surprise: int | None = None
     confidence: int | None = None
     named: bool = False  # the author chose to be quoted by name
-    # A check-in's fields as (name, text), non-empty ones only: which one carries a surprise.
-    fields: tuple[tuple[str, str], ...] = ()
+    # A check-in's fields as written (happened, learned, next): which one carries a surprise.
+    raw_fields: tuple[str | None, ...] = ()
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """(name, text) of each non-empty field; named only when asked, for a few entries."""
+        named = zip(("happened", "learned", "next"), self.raw_fields, strict=False)
+        return tuple((name, text.strip()) for name, text in named if text and text.strip())
 
     @property
     def id(self) -> str:
@@ -113,13 +119,6 @@ async def display_names(session: AsyncSession, member_ids: Iterable[int]) -> dic
 def checkin_text(checkin: CheckIn) -> str:
     """The member's own words, field by field; blank lines keep a quote inside one field."""
     return _words(checkin.happened, checkin.learned, checkin.next)
-
-
-def _fields(
-    happened: str | None, learned: str | None, next_: str | None
-) -> tuple[tuple[str, str], ...]:
-    named = (("happened", happened), ("learned", learned), ("next", next_))
-    return tuple((name, text.strip()) for name, text in named if text and text.strip())
 
 
 def _words(*parts: str | None) -> str:
@@ -213,7 +212,7 @@ async def collect(
                 surprise=c.surprise,
                 confidence=c.confidence,
                 named=c.named,
-                fields=_fields(c.happened, c.learned, c.next),
+                raw_fields=(c.happened, c.learned, c.next),
             )
         )
     for r, group_id in responses:

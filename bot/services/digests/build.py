@@ -14,11 +14,11 @@ from bot.errors import UserError
 from bot.services import charts
 from bot.services.context import Deps
 from bot.services.digests.render import message, plain_text
+from bot.services.digests.sections import surprises
 from bot.services.digests.stored import DRAFT, POSTED, find_digest
 from bot.services.digests.summary import summarise
 from bot.services.digests.variants import VARIANTS
 from bot.services.digests.week import WeekData, gather
-from bot.services.entries import GroupEntry
 from bot.store.models import Digest, Group
 from bot.store.upsert import insert_ignore
 from bot.summarise import Summary
@@ -94,7 +94,7 @@ async def _chart(settings: Settings, data: WeekData) -> tuple[str, str]:
     """The chart's file and its alt text. Surprise is counted per answer and per check-in:
     a round answer's one rating is not one per question."""
     path = settings.bot.data_dir / "charts" / f"digest-{data.group.id}-{data.week}.png"
-    ratings = [max(values) for a in data.answers() if (values := _ratings(a))]
+    ratings = [r for a in data.answers if (r := surprises.rating(a)) is not None]
     chart = charts.ChartData(
         f"{data.group.name} · {data.week}",
         data.history,
@@ -102,10 +102,6 @@ async def _chart(settings: Settings, data: WeekData) -> tuple[str, str]:
         dict(Counter(e.status for e in data.experiments if e.started_at < data.end)),
     )
     return str(await charts.render_async(chart, path)), charts.alt_text(chart)
-
-
-def _ratings(answer: list[GroupEntry]) -> list[int]:
-    return [e.surprise for e in answer if e.surprise is not None]
 
 
 async def _store(

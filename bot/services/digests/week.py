@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,10 +56,12 @@ class WeekData:
     # Experiment id -> mean confidence of its shareable check-ins before this week.
     confidence_before: dict[int, float] = field(default_factory=dict)
 
+    @cached_property
     def answers(self) -> list[list[GroupEntry]]:
         """The week's shareable entries as people gave them: a check-in is one answer, and a
         member's answers to one round's questions are one, however many questions it had
-        (its surprise rating is one rating, not one per question)."""
+        (its surprise rating is one rating, not one per question). Read by the chart and the
+        surprises: grouped once."""
         out: list[list[GroupEntry]] = []
         rounds: dict[tuple[int, int], list[GroupEntry]] = {}
         for e in self.entries:

@@ -49,12 +49,14 @@ def surprising_text(answer: list[GroupEntry], data: WeekData) -> tuple[GroupEntr
 
 
 def rating(answer: list[GroupEntry]) -> int | None:
+    if len(answer) == 1:  # a check-in, most of a big week
+        return answer[0].surprise
     values = [e.surprise for e in answer if e.surprise is not None]
     return max(values) if values else None
 
 
 def render(data: WeekData, summary: Summary) -> Body:
-    rated = [(rating(a), a) for a in data.answers()]
+    rated = [(rating(a), a) for a in data.answers]
     candidates = sorted(
         ((r, a) for r, a in rated if r is not None and r >= SURPRISING),
         key=lambda ra: (-ra[0], ra[1][0].created_at, ra[1][0].id),
