@@ -48,7 +48,9 @@ def render(data: ChartData, path: Path) -> Path:
     left.set_xlabel("week", fontsize=LABEL_SIZE)
     left.set_ylabel("people", fontsize=LABEL_SIZE)
 
-    middle.hist(list(data.surprises), bins=list(range(0, 101, 10)), color="#e08a2c")
+    middle.hist(
+        list(data.surprises), bins=list(range(0, 101, 10)), color="#e08a2c", edgecolor="white"
+    )
     middle.set_xlim(0, 100)
     middle.set_xlabel("surprise: 0 as expected, 100 surprising", fontsize=LABEL_SIZE)
     middle.set_ylabel("answers and check-ins", fontsize=LABEL_SIZE)

@@ -3,9 +3,12 @@ caller has them), each labelled by a phrase people used, opened by its most cent
 quoted verbatim. No network; deterministic for the same input (duplicates are folded, documents
 are ordered, every random choice is seeded).
 
-What each step bought, on the planted week of `bench/planted.py` (five themes in varied words,
-names across themes, stock remarks; `python -m bench --only digest` reports the same figures):
-see the table in tests/bot/summarise/test_planted.py.
+What each step bought, on the planted week of `bench/planted.py` (115 entries, five themes in
+varied words, first names across themes, stock remarks; `python -m bench --only digest` reports
+the same): with every step, 3 of 5 themes recovered at a mean purity of 0.41; without fitting on
+the group's history 3 at 0.34; without Snowball stems 3 at 0.35; with names left in 2 at 0.41;
+with stock remarks left in 3 at 0.38. Before these steps, 0 of 5 at 0.22. Clustered on
+embeddings that say what each text is about: 5 of 5 at 1.00.
 
 scikit-learn is imported inside the worker function: start-up stays fast, and the CPU work runs
 in a thread so the event loop keeps answering."""
