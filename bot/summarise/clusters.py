@@ -17,6 +17,8 @@ LSA_DOCS_PER_COMPONENT = 8
 LSA_FIT_SAMPLE = 4000
 # Two texts sharing less than this cosine similarity have nothing in common worth a theme.
 RELATED = 0.1
+# Up to this many rows, identical vectors are counted first (larger weeks seldom have them).
+DISTINCT_CHECK = 5000
 
 
 def cluster(space: Any, max_themes: int) -> list[int]:
@@ -30,6 +32,12 @@ def cluster(space: Any, max_themes: int) -> list[int]:
     if n <= max_themes:  # a handful of texts: group what shares words, nothing more
         sims = (space @ space.T).toarray() if hasattr(space, "toarray") else space @ space.T
         return components(np.asarray(sims) >= RELATED)
+    if n <= DISTINCT_CHECK and not hasattr(space, "toarray"):
+        # Dense rows (LSA, embeddings) can coincide: no more themes than distinct points.
+        distinct = len(np.unique(np.round(np.asarray(space), 6), axis=0))
+        if distinct == 1:
+            return [0] * n
+        max_themes = min(max_themes, distinct)
     rng = np.random.RandomState(SEED)
     sample = np.sort(rng.permutation(n)[:SELECTION_SAMPLE]) if n > SELECTION_SAMPLE else None
     chosen = space[sample] if sample is not None else space
