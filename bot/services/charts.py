@@ -34,6 +34,7 @@ TITLE_SIZE = 15
 
 def render(data: ChartData, path: Path) -> Path:
     """Write the chart to `path` (parents created) and return it."""
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -48,9 +49,9 @@ def render(data: ChartData, path: Path) -> Path:
     left.set_xlabel("week", fontsize=LABEL_SIZE)
     left.set_ylabel("people", fontsize=LABEL_SIZE)
 
-    middle.hist(
-        list(data.surprises), bins=list(range(0, 101, 10)), color="#e08a2c", edgecolor="white"
-    )
+    # An array: a list of 90,000 values costs matplotlib a second.
+    values = np.asarray(data.surprises, dtype=float)
+    middle.hist(values, bins=list(range(0, 101, 10)), color="#e08a2c", edgecolor="white")
     middle.set_xlim(0, 100)
     middle.set_xlabel("surprise: 0 as expected, 100 surprising", fontsize=LABEL_SIZE)
     middle.set_ylabel("answers and check-ins", fontsize=LABEL_SIZE)

@@ -117,8 +117,13 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         # Numbers are no theme ("visit 12"), and each new one would cost a stemming.
-        stop = self._stop
-        return [self.stem(t) for t in TOKEN.findall(text.lower()) if t not in stop and t.isalpha()]
+        # The cache is read inline: a week of 100,000 entries has millions of words.
+        stop, stems, stem = self._stop, self._stems, self.stem
+        return [
+            stems.get(t) or stem(t)
+            for t in TOKEN.findall(text.lower())
+            if t not in stop and t.isalpha()
+        ]
 
     def __call__(self, text: str) -> list[str]:
         words = self.words(text)

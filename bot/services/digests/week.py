@@ -174,7 +174,8 @@ def labelled(
     entries: list[GroupEntry], links: list[ConnectedCycle]
 ) -> tuple[list[GroupEntry], list[ConnectedCycle]]:
     """One set of anonymous labels for the whole digest, connected cycles included."""
-    found = relabel([*entries, *(e for link in links for e in link.entries)])
+    # In place: the entries were collected unlabelled for this digest alone (see `gather`).
+    found = relabel([*entries, *(e for link in links for e in link.entries)], in_place=True)
     own, rest = found[: len(entries)], found[len(entries) :]
     out = []
     for link in links:

@@ -5,6 +5,8 @@ question only when the week raised none."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.services.digests.sections.replications import directions
 from bot.services.digests.sections.section import Body, DigestSection
 from bot.services.digests.sections.text import ref
@@ -50,19 +52,24 @@ def falls(data: WeekData) -> list[str]:
 def unfollowed(data: WeekData) -> list[str]:
     """Experiments whose most surprising check-in this week has no check-in after it."""
     by_id = {e.id: e for e in data.running()}  # a concluded one needs no follow-up
-    latest: dict[int, float] = {}
+    latest: dict[int, datetime] = {}
+    surprising = []
     for e in data.entries:
-        if e.experiment_id is not None:
-            stamp = e.created_at.timestamp()
-            latest[e.experiment_id] = max(latest.get(e.experiment_id, stamp), stamp)
+        eid = e.experiment_id
+        if eid is None or eid not in by_id:
+            continue
+        if eid not in latest or e.created_at > latest[eid]:
+            latest[eid] = e.created_at
+        if (e.surprise or 0) >= FOLLOW_UP:
+            surprising.append(e)
     out = []
     seen: set[int] = set()
-    for e in sorted(data.entries, key=lambda x: (-(x.surprise or 0), x.created_at, x.id)):
+    for e in sorted(surprising, key=lambda x: (-(x.surprise or 0), x.created_at, x.id)):
         eid = e.experiment_id
-        if eid is None or eid in seen or (e.surprise or 0) < FOLLOW_UP or eid not in by_id:
+        if eid is None or eid in seen:
             continue
         seen.add(eid)
-        if e.created_at.timestamp() >= latest[eid]:
+        if e.created_at >= latest[eid]:
             day = e.created_at.strftime("%A")
             out.append(
                 f"A surprise on {ref(by_id[eid])} ({day}, {e.surprise}/100) has no check-in "

@@ -5,7 +5,9 @@ hypothesis only when its confidence fell below the experiment's earlier level or
 
 from __future__ import annotations
 
+import heapq
 import re
+from datetime import datetime
 
 from bot.services.digests.sections.section import Body, DigestSection
 from bot.services.digests.sections.text import excerpt, ref, sentence_end, sources
@@ -56,20 +58,23 @@ def rating(answer: list[GroupEntry]) -> int | None:
 
 
 def render(data: WeekData, summary: Summary) -> Body:
-    rated = [(rating(a), a) for a in data.answers]
-    candidates = sorted(
-        ((r, a) for r, a in rated if r is not None and r >= SURPRISING),
-        key=lambda ra: (-ra[0], ra[1][0].created_at, ra[1][0].id),
-    )
-    # Many voices first: one answer per person, then more from the same people if room is left.
-    seen: set[int] = set()
-    firsts: list[tuple[int, list[GroupEntry]]] = []
-    rest: list[tuple[int, list[GroupEntry]]] = []
+    candidates = [(r, a) for a in data.answers if (r := rating(a)) is not None and r >= SURPRISING]
+
+    def order(ra: tuple[int, list[GroupEntry]]) -> tuple[int, datetime, str]:
+        return (-ra[0], ra[1][0].created_at, ra[1][0].id)
+
+    # Many voices first: each person's most surprising answer, then more from the same people
+    # if room is left. A big week has tens of thousands: only the few shown are sorted in full.
+    best: dict[int, tuple[int, list[GroupEntry]]] = {}
     for candidate in candidates:
         member = candidate[1][0].member_id
-        (rest if member in seen else firsts).append(candidate)
-        seen.add(member)
-    ranked = (firsts + rest)[:TOP_SURPRISES]
+        if member not in best or order(candidate) < order(best[member]):
+            best[member] = candidate
+    ranked = heapq.nsmallest(TOP_SURPRISES, best.values(), key=order)
+    if len(ranked) < TOP_SURPRISES:
+        chosen = {id(a) for _r, a in ranked}
+        rest = [c for c in candidates if id(c[1]) not in chosen]
+        ranked += heapq.nsmallest(TOP_SURPRISES - len(ranked), rest, key=order)
     if not ranked:
         return Body("Nothing shared this week was marked surprising.")
     by_id = {e.id: e for e in data.experiments}
