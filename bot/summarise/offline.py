@@ -248,25 +248,25 @@ def _sentences(
     import numpy as np
 
     norm = float(np.linalg.norm(centre)) or 1.0
-    candidates: list[tuple[int, int, float, int, str]] = []
+    candidates: list[tuple[int, int, int, float, int, str]] = []
     for rank, index in enumerate(order[:QUOTE_CANDIDATES]):
         doc = week.docs[index]
         if quotes.is_instruction(doc.text):
             continue
         parts = [
-            p
-            for p in sentences(doc.text)
-            if quotes.full_thought(p) and _normal(p) not in week.stock
+            p for p in sentences(doc.text) if quotes.quotable(p) and _normal(p) not in week.stock
         ]
         if not parts:
             continue
         scores = np.asarray(week.vectorizer.transform(parts) @ centre).ravel() / norm
-        # Within a text, its sentence closest to the theme's words.
+        # Within a text, a full thought before a note or a next step; then the sentence
+        # closest to the theme's words.
         fit, pos, part = max(
             ((float(f), -p, t) for p, (t, f) in enumerate(zip(parts, scores, strict=True))),
-            key=lambda c: (c[0], c[1]),
+            key=lambda c: (quotes.full_thought(c[2]) and not quotes.is_plan(c[2]), c[0], c[1]),
         )
-        candidates.append((int(quotes.is_plan(part)), rank, -fit, -pos, part))
+        weak = int(quotes.is_plan(part) or not quotes.full_thought(part))
+        candidates.append((weak, int(quotes.is_plan(part)), rank, -fit, -pos, part))
     if not candidates:
         return None, ()
     # What people saw and learned before their next steps; then the texts nearest the centre
@@ -276,9 +276,10 @@ def _sentences(
     used_texts: set[str] = set()
     authors: set[str] = set()
     for repeat_authors in (False, True):
-        for plan, rank, _fit, _pos, part in candidates:
-            if len(chosen) >= most or (plan and chosen):
-                break  # a next step opens a theme only when nothing else can, and is no quote
+        for weak, _plan, rank, _fit, _pos, part in candidates:
+            if len(chosen) >= most or (weak and chosen):
+                # A next step or a short note opens a theme only when nothing else can.
+                break
             entry = week.docs[order[rank]].entries[0]
             if _normal(part) in used_texts:
                 continue
@@ -287,7 +288,7 @@ def _sentences(
             chosen.append(Quote(entry.id, part, entry.author))
             used_texts.add(_normal(part))
             authors.add(entry.author)
-    chosen.sort(key=lambda q: next(c[:2] for c in candidates if c[4] == q.text))
+    chosen.sort(key=lambda q: next(c[:3] for c in candidates if c[5] == q.text))
     return chosen[0].text, tuple(chosen)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 MIN_WORDS = 6
+SHORT_WORDS = 4  # a short note: quoted only when a theme has nothing fuller
 MIN_CHARS = 30
 MAX_CHARS = 280
 
@@ -42,6 +43,13 @@ def is_plan(text: str) -> bool:
 def is_instruction(text: str) -> bool:
     """True when the text reads as an instruction to whoever summarises it."""
     return _INSTRUCTION.search(text) is not None
+
+
+def quotable(sentence: str) -> bool:
+    """A sentence that may stand for a theme when no full thought does (a round's short
+    answers): a few words at least, and not too long to quote."""
+    s = sentence.strip()
+    return len(s.split()) >= SHORT_WORDS and len(s) <= MAX_CHARS
 
 
 def full_thought(sentence: str) -> bool:
