@@ -116,6 +116,9 @@ class LLMSettings(Section):
     base_url: str = ""
     api_key: SecretStr = SecretStr("")
     model: str = "gpt-4o-mini"
+    # Set to cluster the digest's themes on the server's /v1/embeddings (e.g.
+    # "text-embedding-3-small", or "nomic-embed-text" on Ollama); empty: the chat model alone.
+    embeddings_model: str = ""
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     max_retries: int = Field(default=2, ge=0, le=10)
     max_input_tokens: int = Field(default=6000, ge=500)

@@ -126,11 +126,16 @@ class MeteredSummariser:
         self.name = inner.name
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         try:
             summary = await self.inner.summarise(
-                entries, max_themes=max_themes, max_quotes=max_quotes
+                entries, max_themes=max_themes, max_quotes=max_quotes, history=history
             )
         except Exception:
             self.metrics.model_calls.labels(self.name, "error").inc()

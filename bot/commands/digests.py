@@ -1,4 +1,4 @@
-"""`digest preview|now|schedule|show`."""
+"""`digest preview|now|schedule|show|sources`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.domain.params import Param
 from bot.errors import UserError
 from bot.services import groups
 from bot.services.context import Invocation
+from bot.services.digests import sources
 from bot.services.digests.build import build_digest
 from bot.services.digests.isoweek import iso_week, parse_week
 from bot.services.digests.publish import publish_week
@@ -20,8 +21,8 @@ from bot.services.digests.variants import GROUP, LEADER
 MAX_SCHEDULE = 64  # Group.digest_schedule
 USAGE = (
     "Digests: `digest preview [leader]`, `digest now`, `digest schedule <cron>`, "
-    "`digest show [week]`, `digest edit`, `digest respond <theme> agree|differ`, "
-    "`digest history`."
+    "`digest show [week]`, `digest sources <theme>`, `digest edit`, "
+    "`digest respond <theme> agree|differ`, `digest history`."
 )
 
 
@@ -137,6 +138,17 @@ async def digest_show(inv: Invocation, args: Args) -> Result:
     return Reply(_message(content, curated), ephemeral=True)
 
 
+async def digest_sources(inv: Invocation, args: Args) -> Result:
+    wanted = " ".join(args.positional).strip()
+    if not wanted:
+        raise UserError("Usage: `digest sources <theme>`, a theme's label or number.")
+    async with inv.deps.db.begin() as session:
+        group = await groups.require_group(session, inv.channel)
+        week = iso_week(inv.deps.clock(), group.timezone)
+        found = await sources.theme_sources(session, group.id, week, wanted)
+    return Reply.text(sources.describe(found))
+
+
 async def digest_help(inv: Invocation, args: Args) -> Result:
     if args.positional:
         raise UserError(f"Unknown digest command '{args.positional[0]}'. {USAGE}")
@@ -189,6 +201,22 @@ SPECS = (
                 "text",
                 "An ISO week such as 2026-W48 (default: the latest)",
                 example="2026-W48",
+            ),
+        ),
+    ),
+    CommandSpec(
+        ("digest", "sources"),
+        "digest sources <theme>",
+        "The entries a theme of the digest draws on, by its label or number.",
+        digest_sources,
+        params=(
+            Param(
+                "theme",
+                "text",
+                "A theme's label or its number in the digest",
+                required=True,
+                rest=True,
+                example="1",
             ),
         ),
     ),

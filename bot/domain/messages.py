@@ -38,6 +38,12 @@ class Message:
     sections: tuple[Section, ...] = ()
     buttons: tuple[Button, ...] = ()
     attachments: tuple[str, ...] = ()  # file paths (charts)
+    # What each attachment shows, in the same order, for whoever cannot see it (screen readers,
+    # a preview that failed to load): Slack's `alt_txt`, Discord's description.
+    alt_texts: tuple[str, ...] = ()
+
+    def alt_text(self, index: int) -> str:
+        return self.alt_texts[index] if index < len(self.alt_texts) else ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +51,7 @@ class Message:
             "sections": [_section_json(s) for s in self.sections],
             "buttons": [_button_json(b) for b in self.buttons],
             "attachments": list(self.attachments),
+            "alt_texts": list(self.alt_texts),
         }
 
     @classmethod
@@ -62,6 +69,7 @@ class Message:
             ),
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             attachments=tuple(data.get("attachments", ())),
+            alt_texts=tuple(data.get("alt_texts", ())),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,14 @@ class GroupEntry:
     surprise: int | None = None
     confidence: int | None = None
     named: bool = False  # the author chose to be quoted by name
+    # A check-in's fields as written (happened, learned, next): which one carries a surprise.
+    raw_fields: tuple[str | None, ...] = ()
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """(name, text) of each non-empty field; named only when asked, for a few entries."""
+        named = zip(("happened", "learned", "next"), self.raw_fields, strict=False)
+        return tuple((name, text.strip()) for name, text in named if text and text.strip())
 
     @property
     def id(self) -> str:
@@ -78,20 +86,38 @@ def anonymous_labels(
     return [None if k is None else label[k] for k in keys]
 
 
-def relabel(entries: Sequence[GroupEntry], rng: random.Random | None = None) -> list[GroupEntry]:
+def relabel(
+    entries: Sequence[GroupEntry], rng: random.Random | None = None, *, in_place: bool = False
+) -> list[GroupEntry]:
     """The entries with fresh anonymous labels drawn over all of them (one digest). An entry
-    listed twice (in the group's week and in a connected cycle) keeps one label."""
+    listed twice (in the group's week and in a connected cycle) keeps one label.
+
+    `in_place` is for entries the caller just collected unlabelled and shares with nobody (a
+    digest's week): their author is set where they stand. At 100,000 entries, building two new
+    objects per entry cost about 2 s, most of it the garbage collector walking the week."""
     unique = list({e.id: e for e in entries}.values())
     found = anonymous_labels([(e.member_id, e.named) for e in unique], rng)
     by_id = dict(zip((e.id for e in unique), found, strict=True))
+    if in_place:
+        for e in entries:
+            label = by_id[e.id]
+            if label is not None:
+                object.__setattr__(e.entry, "author", label)
+        return list(entries)
     return [e if by_id[e.id] is None else _authored(e, str(by_id[e.id])) for e in entries]
 
 
 def _authored(e: GroupEntry, author: str) -> GroupEntry:
-    """`e` under another author. Built from the fields directly: `dataclasses.replace` costs
-    about 2.5 times as much, and a digest relabels every entry of the week."""
-    entry = Entry(**{**e.entry.__dict__, "author": author})
-    return GroupEntry(**{**e.__dict__, "entry": entry})
+    """`e` under another author. Copied field by field without running the frozen dataclasses'
+    `__init__` (which sets each field through `object.__setattr__`): a digest relabels every
+    entry of the week, and at 100,000 entries `dataclasses.replace` cost seconds."""
+    entry = object.__new__(Entry)
+    entry.__dict__.update(e.entry.__dict__)
+    entry.__dict__["author"] = author
+    out = object.__new__(GroupEntry)
+    out.__dict__.update(e.__dict__)
+    out.__dict__["entry"] = entry
+    return out
 
 
 async def display_names(session: AsyncSession, member_ids: Iterable[int]) -> dict[int, str]:
@@ -119,9 +145,13 @@ async def collect(
     *,
     cycle_ids: Sequence[int] | None = None,
     include_responses: bool = True,
+    label: bool = True,
 ) -> list[GroupEntry]:
     """Shareable entries written in [start, end): check-ins on the groups' experiments (only
-    those in `cycle_ids` when given) and answers to the groups' rounds. Oldest first."""
+    those in `cycle_ids` when given) and answers to the groups' rounds. Oldest first.
+
+    With `label=False` anonymous entries keep the placeholder author: for a caller that labels
+    several collections at once (a digest), so no entry is labelled twice."""
     if not group_ids:
         return []
     # Columns, not ORM rows: a big group's week is tens of thousands of check-ins, and the
@@ -196,6 +226,7 @@ async def collect(
                 surprise=c.surprise,
                 confidence=c.confidence,
                 named=c.named,
+                raw_fields=(c.happened, c.learned, c.next),
             )
         )
     for r, group_id in responses:
@@ -222,13 +253,52 @@ async def collect(
         )
     out = [e for e in out if e.entry.text]
     out.sort(key=lambda e: (e.created_at, e.kind, e.row_id))
-    return relabel(out)
+    return relabel(out) if label else out
+
+
+HISTORY_DAYS = 28
+HISTORY_TEXTS = 4000
+
+
+async def earlier_texts(
+    session: AsyncSession, group_id: int, before: datetime, *, limit: int = HISTORY_TEXTS
+) -> list[str]:
+    """The group's shareable words from the weeks before `before`, newest first, at most
+    `limit` texts: what a summariser may learn the group's vocabulary from. Texts only: no
+    author, no id, so nothing here can be quoted or traced."""
+    start = before - timedelta(days=HISTORY_DAYS)
+    checkins = await session.execute(
+        select(CheckIn.happened, CheckIn.learned, CheckIn.next)
+        .join(Experiment, CheckIn.experiment_id == Experiment.id)
+        .where(
+            Experiment.group_id == group_id,
+            CheckIn.visibility == SHAREABLE,
+            CheckIn.created_at >= start,
+            CheckIn.created_at < before,
+        )
+        .order_by(CheckIn.created_at.desc())
+        .limit(limit)
+    )
+    responses = await session.execute(
+        select(Response.text)
+        .join(Round, Response.round_id == Round.id)
+        .where(
+            Round.group_id == group_id,
+            Response.visibility == SHAREABLE,
+            Response.created_at >= start,
+            Response.created_at < before,
+        )
+        .order_by(Response.created_at.desc())
+        .limit(limit)
+    )
+    texts = [_words(*row) for row in checkins.all()] + [str(t).strip() for (t,) in responses.all()]
+    return [t for t in texts if t][:limit]
 
 
 async def group_entries(
-    session: AsyncSession, group_id: int, start: datetime, end: datetime
+    session: AsyncSession, group_id: int, start: datetime, end: datetime, *, label: bool = True
 ) -> list[GroupEntry]:
-    return await collect(session, [group_id], start, end)
+    return await collect(session, [group_id], start, end, label=label)
 
 
 @dataclass(frozen=True)
@@ -242,7 +312,7 @@ class ConnectedCycle:
 
 
 async def connected_cycles(
-    session: AsyncSession, group_id: int, start: datetime, end: datetime
+    session: AsyncSession, group_id: int, start: datetime, end: datetime, *, label: bool = True
 ) -> list[ConnectedCycle]:
     """Child cycles (at any depth) of the group's cycles, for the roll-up. Their entries are the
     shareable check-ins on experiments in that child cycle, whichever group runs them."""
@@ -276,7 +346,13 @@ async def connected_cycles(
             )
             group_ids = sorted({e.group_id for e in experiments})
             found = await collect(
-                session, group_ids, start, end, cycle_ids=[child_id], include_responses=False
+                session,
+                group_ids,
+                start,
+                end,
+                cycle_ids=[child_id],
+                include_responses=False,
+                label=label,
             )
             out.append(ConnectedCycle(child, parent, experiments, found))
     return out

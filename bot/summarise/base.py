@@ -47,5 +47,13 @@ class Summariser(Protocol):
     name: str
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
-    ) -> Summary: ...
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
+    ) -> Summary:
+        """Themes of `entries`. `history`: the group's earlier shareable texts, which a
+        summariser may learn its words from; never quoted or counted."""
+        ...

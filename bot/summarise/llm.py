@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
@@ -39,12 +38,12 @@ from tenacity import (
 )
 
 from bot.config import BUNDLED_PROMPTS, LLMSettings
-from bot.errors import ConfigError
+from bot.summarise import embeddings
 from bot.summarise.base import Entry, Quote, Summariser, Summary, Theme
+from bot.summarise.prompts import load_templates
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = ("system.j2", "map.j2", "reduce.j2")
 CHARS_PER_TOKEN = 4  # a rough estimate that holds well enough for English prose
 MIN_DATA_TOKENS = 100  # a chunk always carries some data, however large the prompt is
 MAX_RETRY_AFTER = 60.0  # a server asking for a longer pause is waited on for this long
@@ -241,41 +240,6 @@ def describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def load_templates(directory: Path) -> dict[str, jinja2.Template]:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # plain-text prompts, not HTML
-        keep_trailing_newline=True,
-    )
-    templates: dict[str, jinja2.Template] = {}
-    for name in TEMPLATES:
-        try:
-            templates[name] = env.get_template(name)
-        except jinja2.TemplateNotFound:
-            raise ConfigError(
-                f"prompts: {directory / name} is missing. Fix: restore it or set bot.prompts_dir."
-            ) from None
-        except jinja2.TemplateSyntaxError as exc:
-            where = f"{directory / name}: line {exc.lineno}"
-            raise ConfigError(f"prompts: {where}: {exc.message}.") from None
-    sample: dict[str, Any] = {
-        "max_themes": 3,
-        "max_quotes": 2,
-        "data": "[]",
-        "tag": "0" * 16,
-        "count": 0,
-        "part": 1,
-        "parts": 2,
-    }
-    for name, template in templates.items():
-        try:
-            template.render(**sample)  # an unknown variable fails at start, not at digest time
-        except jinja2.UndefinedError as exc:
-            raise ConfigError(f"prompts: {directory / name}: {exc.message}.") from None
-    return templates
-
-
 @dataclass(frozen=True)
 class _Job:
     """One summarise call: its client, the entries it may cite and the limits asked for."""
@@ -306,24 +270,40 @@ class LLMSummariser:
         self._templates = load_templates((prompts_dir or BUNDLED_PROMPTS) / "digest")
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         if not entries:
             return Summary((), (), self.name)
         if not self._settings.api_key.get_secret_value() and not self._settings.base_url:
             log.warning("llm summariser: no API key and no base_url; using the offline one")
-            return await self._fall_back(entries, max_themes, max_quotes)
+            return await self._fall_back(entries, max_themes, max_quotes, history)
         by_id: dict[str, Entry] = {}
         for entry in entries:
             by_id.setdefault(entry.id, entry)  # the first of a repeated id wins
+        model = self._settings.embeddings_model
         try:
             async with self._client() as client:
+                if model:  # themes by meaning: clustered on the server's embeddings
+                    found = await embeddings.themes(
+                        client,
+                        model,
+                        list(by_id.values()),
+                        max_themes=max_themes,
+                        max_quotes=max_quotes,
+                        history=history,
+                    )
+                    return Summary(*found, self.name)
                 limit = asyncio.Semaphore(MAP_CONCURRENCY)
                 job = _Job(client, by_id, max_themes, max_quotes, limit)
                 result = await self._summarise(job, list(by_id.values()))
         except Exception as exc:  # whatever went wrong, the digest still gets its themes
             log.warning("llm summariser failed (%s); using the offline one", describe(exc))
-            return await self._fall_back(entries, max_themes, max_quotes)
+            return await self._fall_back(entries, max_themes, max_quotes, history)
         return Summary(result.themes, result.questions, self.name)
 
     def _client(self) -> AsyncOpenAI:
@@ -336,10 +316,10 @@ class LLMSummariser:
         )
 
     async def _fall_back(
-        self, entries: Sequence[Entry], max_themes: int, max_quotes: int
+        self, entries: Sequence[Entry], max_themes: int, max_quotes: int, history: Sequence[str]
     ) -> Summary:
         summary = await self._fallback.summarise(
-            entries, max_themes=max_themes, max_quotes=max_quotes
+            entries, max_themes=max_themes, max_quotes=max_quotes, history=history
         )
         return replace(summary, summariser=f"{self._fallback.name} (fallback)")
 

@@ -37,8 +37,6 @@ def render_message(message: Message, indent: str = "  ") -> str:
     for section in message.sections:
         lines.append(f"{indent}  ↳ {terminal(section.title)}")
         lines.extend(_wrap(section.text, indent + "    "))
-        if section.source_ids:
-            lines.extend(_wrap(f"sources: {', '.join(section.source_ids)}", indent + "    "))
         for button in section.buttons:
             lines.append(f"{indent}    [{terminal(button.label)}] type: {terminal(button.command)}")
     for path in message.attachments:

@@ -257,7 +257,7 @@ class DiscordAdapter:
     async def _create(
         self, http: RoutedHTTPClient, channel_id: int, out: Outgoing, nonce_value: str
     ) -> int:
-        files = files_for(out.attachments)
+        files = files_for(out.attachments, out.alt_texts)
         kwargs: dict[str, Any] = {
             "nonce": nonce_value,
             "allowed_mentions": discord.AllowedMentions.none(),
@@ -289,7 +289,12 @@ class DiscordAdapter:
         """The headline as the parent message, the rest in a thread started from it; `views`
         are the sections' own buttons."""
         chunks = split_text(outgoing_content(message.text), CONTENT_LIMIT)
-        parent = Outgoing(content=chunks[0], view=view, attachments=message.attachments)
+        parent = Outgoing(
+            content=chunks[0],
+            view=view,
+            attachments=message.attachments,
+            alt_texts=message.alt_texts,
+        )
         parent_id = await self._create(http, channel_id, parent, nonce(key, 0))
         try:
             thread = await http.start_thread_with_message(

@@ -95,7 +95,7 @@ class Responder:
         await self.interaction.response.send_modal(modal)
 
     async def send(self, out: Outgoing, *, ephemeral: bool = True) -> None:
-        files = files_for(out.attachments)
+        files = files_for(out.attachments, out.alt_texts)
         kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
         if out.content:
             kwargs["content"] = outgoing_content(out.content)

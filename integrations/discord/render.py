@@ -20,6 +20,7 @@ from integrations.common.text import discord as safe
 CONTENT_LIMIT = 2000
 DESCRIPTION_LIMIT = 4096
 TITLE_LIMIT = 256
+ALT_LIMIT = 1024  # an attachment's description
 FOOTER_LIMIT = 2048
 EMBEDS_PER_MESSAGE = 10
 EMBED_CHARS_PER_MESSAGE = 6000
@@ -47,9 +48,6 @@ def section_embeds(sections: Sequence[Section]) -> list[discord.Embed]:
         for index, part in enumerate(parts):
             title = safe(section.title if index == 0 else f"{section.title} (continued)")
             embed = discord.Embed(title=clip(title, TITLE_LIMIT), description=part)
-            if section.source_ids and index == len(parts) - 1:
-                sources = safe("Sources: " + ", ".join(section.source_ids))
-                embed.set_footer(text=clip(sources, 1000))
             embeds.append(embed)
     return embeds
 
@@ -94,9 +92,18 @@ def section_messages(
     return out
 
 
-def files_for(paths: Sequence[str]) -> list[discord.File]:
-    """Attachments that exist on disk; a missing chart is left out rather than failing a post."""
-    return [discord.File(p, filename=os.path.basename(p)) for p in paths if os.path.isfile(p)]
+def files_for(paths: Sequence[str], alts: Sequence[str] = ()) -> list[discord.File]:
+    """Attachments that exist on disk, each with its alt text as the file's description; a
+    missing chart is left out rather than failing a post."""
+    return [
+        discord.File(
+            p,
+            filename=os.path.basename(p),
+            description=clip(safe(alts[i]), ALT_LIMIT) if i < len(alts) and alts[i] else None,
+        )
+        for i, p in enumerate(paths)
+        if os.path.isfile(p)
+    ]
 
 
 def close_files(files: Sequence[discord.File]) -> None:
@@ -136,6 +143,7 @@ class Outgoing:
     embeds: list[discord.Embed] = field(default_factory=list)
     view: discord.ui.View | None = None
     attachments: tuple[str, ...] = ()
+    alt_texts: tuple[str, ...] = ()  # one per attachment, same order
 
 
 def plain_messages(
@@ -147,6 +155,7 @@ def plain_messages(
     for batch in embed_batches(section_embeds(message.sections)):
         out.append(Outgoing(embeds=batch))
     out[0].attachments = message.attachments
+    out[0].alt_texts = message.alt_texts
     out[-1].view = view
     return out
 

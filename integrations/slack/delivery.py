@@ -27,9 +27,11 @@ from bot.config import SlackSettings
 from bot.domain import ChannelRef, Message
 from bot.errors import DeliveryError, DeliveryFailed
 from integrations.common.cache import BoundedCache
+from integrations.common.split import clip
 from integrations.slack.render import Post, message_posts
 from integrations.slack.web import classify, error_code
 
+MAX_ALT = 1000  # Slack's limit on an image's alt_txt
 log = logging.getLogger(__name__)
 
 # conversations.open is Tier 3 ("50+ per minute"), the tightest limit of a fan-out. Opened DMs
@@ -164,8 +166,10 @@ class Sender:
                     ts = await self._post(progress.channel, posts[progress.done], progress, tag)
                     progress.parent_ts = progress.parent_ts or ts
                 else:
-                    path = files[progress.done - len(posts)]
-                    await self._upload(progress.channel, path, progress)
+                    index = progress.done - len(posts)
+                    path = files[index]
+                    alt = message.alt_text(index)
+                    await self._upload(progress.channel, path, progress, alt)
             except Exception as exc:
                 error = exc if isinstance(exc, DeliveryError) else classify(exc)
                 if key and progress.done > 0 and not isinstance(error, DeliveryFailed):
@@ -215,7 +219,7 @@ class Sender:
                 return message_id(channel, str(found["ts"]))
         return None
 
-    async def _upload(self, channel: str, path: Path, progress: Progress) -> None:
+    async def _upload(self, channel: str, path: Path, progress: Progress, alt: str = "") -> None:
         if not await asyncio.to_thread(path.is_file):
             # A chart that is gone is not worth failing the digest over.
             log.warning("attachment %s is missing; posted without it", path.name)
@@ -227,4 +231,5 @@ class Sender:
                 file=str(path),
                 filename=path.name,
                 title=path.stem.replace("-", " ").replace("_", " "),
+                alt_txt=clip(alt, MAX_ALT) or None,  # what a screen reader says of the image
             )

@@ -79,13 +79,10 @@ def button_blocks(buttons: tuple[Button, ...]) -> list[Block]:
 
 
 def section_blocks(section: Section) -> list[Block]:
-    """A section as its own message body: the title in bold, the text, its sources, then its
-    buttons (a digest theme's answers)."""
-    blocks = text_blocks(f"**{section.title}**\n{section.text}")
-    if section.source_ids:
-        sources = clip(mrkdwn("Sources: " + ", ".join(section.source_ids)), MAX_SECTION)
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": sources}]})
-    return blocks + button_blocks(section.buttons)
+    """A section as its own message body: the title in bold, the text, then its buttons (a
+    digest theme's answers). Its source ids stay with the stored digest (`digest sources`), out
+    of the reader's way."""
+    return text_blocks(f"**{section.title}**\n{section.text}") + button_blocks(section.buttons)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,12 @@ class Model:
         self.outcomes = outcomes
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):

@@ -696,6 +696,15 @@ class FakeDiscord:
                     "size": 1,
                     "url": f"https://cdn.invalid/{name}",
                     "proxy_url": f"https://cdn.invalid/{name}",
+                    # The alt text discord.py sends in payload_json's attachment list.
+                    "description": next(
+                        (
+                            a.get("description")
+                            for a in body.get("attachments") or []
+                            if a.get("filename") == name
+                        ),
+                        None,
+                    ),
                 }
                 for name in body.get("_files", [])
             ],

@@ -8,7 +8,8 @@ default behaviour.
         settings = LLMSettings(base_url=fake.base_url, ...)
 
 `good()` answers from the entries it finds between the prompt's delimiters, so its quotes are
-real; other tests can import the `fake_openai` fixture."""
+real; other tests can import the `fake_openai` fixture. `/v1/embeddings` answers with the
+vectors of an `embedder` (by default the text's words hashed into 64 dimensions)."""
 
 from __future__ import annotations
 
@@ -206,8 +207,33 @@ def slow(seconds: float, then: Behaviour | None = None) -> Behaviour:
 # -- the server ---------------------------------------------------------------------------------
 
 
+# -- embeddings ---------------------------------------------------------------------------------
+
+Embedder = Callable[[str], list[float]]
+EMBEDDING_DIMENSIONS = 64
+_WORDS = re.compile(r"[a-z]{3,}")
+
+
+def hashed_words(text: str) -> list[float]:
+    """A default embedding: the text's words hashed into a few dimensions (texts sharing words
+    land near each other; deterministic across runs)."""
+    import hashlib
+
+    out = [0.0] * EMBEDDING_DIMENSIONS
+    for word in _WORDS.findall(text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        out[digest[0] % EMBEDDING_DIMENSIONS] += 1.0 if digest[1] % 2 else -1.0
+    return out
+
+
 class FakeOpenAI:
-    def __init__(self, default: Behaviour | None = None) -> None:
+    def __init__(self, default: Behaviour | None = None, embedder: Embedder | None = None) -> None:
+        """`embedder` turns a text into the vector `/v1/embeddings` answers with: a test that
+        knows what its texts mean passes one that says so. `embeddings_status`, when set, is
+        the HTTP status every embeddings request gets instead."""
+        self.embedder = embedder or hashed_words
+        self.embeddings_status: int | None = None
+        self.embedded: list[list[str]] = []  # the inputs of every embeddings request
         self.default = default or good()
         self.received: list[Received] = []
         self.closing = asyncio.Event()
@@ -235,9 +261,31 @@ class FakeOpenAI:
         behaviour = self._queue.popleft() if self._queue else self.default
         return await behaviour(self, body)
 
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        given = body.get("input")
+        texts = [given] if isinstance(given, str) else list(given or [])
+        self.embedded.append([str(t) for t in texts])
+        if self.embeddings_status is not None:
+            error = {"error": {"message": "no", "type": "server_error"}}
+            return web.json_response(error, status=self.embeddings_status)
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.embedder(str(t))}
+            for i, t in enumerate(texts)
+        ]
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", ""),
+                "usage": {"prompt_tokens": 0, "total_tokens": 0},
+            }
+        )
+
     async def __aenter__(self) -> FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -515,7 +515,11 @@ class FakeSlack:
         self, args: dict[str, Any], call: Call
     ) -> dict[str, Any]:
         file_id = f"F{next(self._ids):05d}"
-        self.uploads[file_id] = {"filename": args.get("filename"), "length": args.get("length")}
+        self.uploads[file_id] = {
+            "filename": args.get("filename"),
+            "length": args.get("length"),
+            "alt_txt": args.get("alt_txt"),
+        }
         return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 
     async def _m_files_completeUploadExternal(

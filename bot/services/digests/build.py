@@ -15,6 +15,7 @@ from bot.services import charts
 from bot.services.context import Deps
 from bot.services.digests import conversation, curation
 from bot.services.digests.render import message, plain_text
+from bot.services.digests.sections import surprises
 from bot.services.digests.stored import DRAFT, POSTED, find_digest
 from bot.services.digests.summary import summarise
 from bot.services.digests.variants import GROUP, VARIANTS
@@ -42,7 +43,9 @@ async def build_digests(
     if not todo:
         return out
     data = await gather(session, group, week)
-    summary = await summarise(deps, data.entries, max_themes=deps.settings.digest.max_themes)
+    summary = await summarise(
+        deps, data.entries, max_themes=deps.settings.digest.max_themes, history=data.history_texts
+    )
     # The group row exists before rendering: its id keys the theme answers, and its edits curate.
     row = await _row(session, group, week)
     curated = curation.apply(summary, row.edits)
@@ -59,9 +62,9 @@ async def build_digests(
             group,
             week,
             variant,
-            message(data, summary, variant, chart),
+            message(data, summary, variant, chart[0] if chart else None, chart[1] if chart else ""),
             entry_ids,
-            chart,
+            chart[0] if chart else None,
             summary.summariser,
             curation.stored_themes(curated),
         )
@@ -79,15 +82,18 @@ def _id_order(entry_id: str) -> tuple[str, int]:
     return kind, int(number) if number.isdigit() else 0
 
 
-async def _chart(settings: Settings, data: WeekData) -> str:
+async def _chart(settings: Settings, data: WeekData) -> tuple[str, str]:
+    """The chart's file and its alt text. Surprise is counted per answer and per check-in:
+    a round answer's one rating is not one per question."""
     path = settings.bot.data_dir / "charts" / f"digest-{data.group.id}-{data.week}.png"
+    ratings = [r for a in data.answers if (r := surprises.rating(a)) is not None]
     chart = charts.ChartData(
         f"{data.group.name} · {data.week}",
         data.history,
-        [e.surprise for e in data.entries if e.surprise is not None],
+        ratings,
         dict(Counter(e.status for e in data.experiments if e.started_at < data.end)),
     )
-    return str(await charts.render_async(chart, path))
+    return str(await charts.render_async(chart, path)), charts.alt_text(chart)
 
 
 async def _store(
@@ -107,6 +113,7 @@ async def _store(
         "entry_ids": entry_ids,
         "chart_path": chart,
         "summariser": summariser,
+        # The themes' sources stay with the digest (for `digest sources`), out of its text.
         "themes": themes,
     }
     await insert_ignore(

@@ -69,13 +69,15 @@ def note_of(edits: list[Edit] | None) -> str:
 
 
 def stored_themes(curated: Curated) -> list[dict[str, Any]]:
-    """What the digest row keeps of its themes: labels and quote ids, never quote text (a quote
-    lives in its entry, which `forget-me` deletes)."""
+    """What the digest row keeps of its themes: labels, the ids of the entries each draws on
+    (`digest sources`) and of its quotes, never quote text (a quote lives in its entry, which
+    `forget-me` deletes)."""
     return [
         {
             "label": theme.label,
             "original": original,
-            "quotes": [q.entry_id for q in theme.quotes],
+            "entry_ids": list(theme.entry_ids),
+            "quote_ids": [q.entry_id for q in theme.quotes],
         }
         for theme, original in zip(curated.summary.themes, curated.originals, strict=True)
     ]

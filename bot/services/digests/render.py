@@ -38,11 +38,14 @@ def sections_for(data: WeekData, summary: Summary, variant: str) -> tuple[Sectio
     return tuple(s for s in rendered if s.text)  # a section with nothing to say is left out
 
 
-def message(data: WeekData, summary: Summary, variant: str, chart: str | None) -> Message:
+def message(
+    data: WeekData, summary: Summary, variant: str, chart: str | None, alt: str = ""
+) -> Message:
     return Message(
         headline(data, summary, variant),
         sections_for(data, summary, variant),
         attachments=(chart,) if chart else (),
+        alt_texts=(alt,) if chart else (),
     )
 
 

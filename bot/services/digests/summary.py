@@ -14,14 +14,21 @@ from bot.summarise.offline import OfflineSummariser
 log = logging.getLogger(__name__)
 
 
-async def summarise(deps: Deps, entries: Sequence[GroupEntry], *, max_themes: int) -> Summary:
+async def summarise(
+    deps: Deps,
+    entries: Sequence[GroupEntry],
+    *,
+    max_themes: int,
+    history: Sequence[str] = (),
+) -> Summary:
     """Themes from the configured summariser; on any failure, from the offline one. Whatever
-    comes back is checked against the entries it was given (see `verified`)."""
+    comes back is checked against the entries it was given (see `verified`). `history`: the
+    group's earlier shareable texts, for the summariser's sense of its words."""
     plain: list[Entry] = [e.entry for e in entries]
     max_quotes = deps.settings.digest.max_quotes_per_theme
     try:
         summary = await deps.summariser.summarise(
-            plain, max_themes=max_themes, max_quotes=max_quotes
+            plain, max_themes=max_themes, max_quotes=max_quotes, history=history
         )
     except Exception as exc:
         if isinstance(deps.summariser, OfflineSummariser):
@@ -33,7 +40,7 @@ async def summarise(deps: Deps, entries: Sequence[GroupEntry], *, max_themes: in
             type(exc).__name__,
         )
         fallback = await OfflineSummariser().summarise(
-            plain, max_themes=max_themes, max_quotes=max_quotes
+            plain, max_themes=max_themes, max_quotes=max_quotes, history=history
         )
         summary = Summary(fallback.themes, fallback.questions, "offline (fallback)")
     return verified(summary, entries)

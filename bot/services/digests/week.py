@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from bot.services.entries import (
     ConnectedCycle,
     GroupEntry,
     connected_cycles,
+    earlier_texts,
     group_entries,
     relabel,
 )
@@ -53,6 +55,39 @@ class WeekData:
     # Answers to last week, the facilitators' note, earlier weeks: set by build.py.
     conversation: Conversation = field(default_factory=Conversation)
     tallies: list[Tally] = field(default_factory=list)  # choice and dyad answers, counted
+    # The group's shareable words of the weeks before: the summariser learns its vocabulary
+    # from them; they are never quoted or counted.
+    history_texts: list[str] = field(default_factory=list)
+    # Experiment id -> mean confidence of its shareable check-ins before this week.
+    confidence_before: dict[int, float] = field(default_factory=dict)
+
+    @cached_property
+    def answers(self) -> list[list[GroupEntry]]:
+        """The week's shareable entries as people gave them: a check-in is one answer, and a
+        member's answers to one round's questions are one, however many questions it had
+        (its surprise rating is one rating, not one per question). Read by the chart and the
+        surprises: grouped once."""
+        out: list[list[GroupEntry]] = []
+        rounds: dict[tuple[int, int], list[GroupEntry]] = {}
+        for e in self.entries:
+            if e.round_id is None:
+                out.append([e])
+                continue
+            key = (e.round_id, e.member_id)
+            if key not in rounds:
+                rounds[key] = []
+                out.append(rounds[key])
+            rounds[key].append(e)
+        return out
+
+    def confidence_this_week(self) -> dict[int, float]:
+        """Experiment id -> mean confidence of its shareable check-ins this week."""
+        sums: dict[int, tuple[float, int]] = {}
+        for e in self.entries:
+            if e.experiment_id is not None and e.confidence is not None:
+                total, n = sums.get(e.experiment_id, (0.0, 0))
+                sums[e.experiment_id] = (total + e.confidence, n + 1)
+        return {k: total / n for k, (total, n) in sums.items()}
 
     def started(self) -> list[Experiment]:
         return [e for e in self.experiments if self.start <= e.started_at < self.end]
@@ -78,8 +113,9 @@ class WeekData:
 async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
     start, end = week_bounds(week, group.timezone)
     entries, links = labelled(
-        await group_entries(session, group.id, start, end),
-        await connected_cycles(session, group.id, start, end),
+        # Unlabelled here: `labelled` draws one set of labels over both, once.
+        await group_entries(session, group.id, start, end, label=False),
+        await connected_cycles(session, group.id, start, end, label=False),
     )
     experiments = list(
         (
@@ -135,6 +171,8 @@ async def gather(session: AsyncSession, group: Group, week: str) -> WeekData:
         history=await _history(session, group, week),
         prompts=await _prompts(session, entries),
         tallies=await tallies(session, group.id, start, end),
+        history_texts=await earlier_texts(session, group.id, start),
+        confidence_before=await _confidence_before(session, involved, start),
     )
 
 
@@ -142,7 +180,8 @@ def labelled(
     entries: list[GroupEntry], links: list[ConnectedCycle]
 ) -> tuple[list[GroupEntry], list[ConnectedCycle]]:
     """One set of anonymous labels for the whole digest, connected cycles included."""
-    found = relabel([*entries, *(e for link in links for e in link.entries)])
+    # In place: the entries were collected unlabelled for this digest alone (see `gather`).
+    found = relabel([*entries, *(e for link in links for e in link.entries)], in_place=True)
     own, rest = found[: len(entries)], found[len(entries) :]
     out = []
     for link in links:
@@ -204,6 +243,25 @@ async def _confidence(
         .group_by(CheckIn.experiment_id)
     )
     return {int(eid): (float(avg), int(n)) for eid, avg, n in rows.all()}
+
+
+async def _confidence_before(
+    session: AsyncSession, experiment_ids: set[int], start: datetime
+) -> dict[int, float]:
+    """Mean confidence of each experiment's shareable check-ins before the week: the level a
+    check-in this week is compared with before the digest says it challenges the hypothesis."""
+    if not experiment_ids:
+        return {}
+    rows = await session.execute(
+        select(CheckIn.experiment_id, func.avg(CheckIn.confidence))
+        .where(
+            CheckIn.experiment_id.in_(experiment_ids),
+            CheckIn.visibility == "group",
+            CheckIn.created_at < start,
+        )
+        .group_by(CheckIn.experiment_id)
+    )
+    return {int(eid): float(avg) for eid, avg in rows.all() if avg is not None}
 
 
 async def _history(session: AsyncSession, group: Group, week: str) -> list[tuple[str, int]]:

@@ -146,3 +146,32 @@ async def test_unknown_digest_words(bot: Dispatcher) -> None:
     assert usage.message.text.startswith("Digests: `digest preview [leader]`")
     unknown = await say(bot, MEM, "digest tomorrow")
     assert unknown.message.text.startswith("Unknown digest command 'tomorrow'.")
+
+
+async def test_sources_of_a_theme_are_asked_for_not_printed(
+    bot: Dispatcher, deps: Deps, clock: Clock
+) -> None:
+    await a_week(deps, clock)
+    none_yet = await say(bot, MEM, "digest sources 1")
+    assert (
+        none_yet.message.text == "No digest with themes yet: `digest preview` builds this week's."
+    )
+    preview = await say(bot, LEA, "digest preview")
+    assert "checkin:" not in str(preview.message.text) + str(
+        [s.text for s in preview.message.sections]
+    )
+    async with deps.db.begin() as s:
+        digest = (await s.execute(select(Digest).where(Digest.variant == "group"))).scalar_one()
+        [theme] = digest.themes
+    reply = await say(bot, MEM, "digest sources 1")
+    [entry_id] = theme["entry_ids"]
+    assert reply.message.text == (
+        f"“{theme['label']}” (2026-W48) draws on 1 entry: {entry_id}. Quoted: {entry_id}."
+    )
+    by_label = await say(bot, MEM, f"digest sources {theme['label'].upper()}")
+    assert by_label.message.text == reply.message.text
+    unknown = await say(bot, MEM, "digest sources bicycles")
+    assert unknown.message.text.startswith("'bicycles' is not a theme of the 2026-W48 digest.")
+    assert "CANARY" not in unknown.message.text
+    usage = await say(bot, MEM, "digest sources")
+    assert "digest sources <theme>" in usage.message.text

@@ -77,7 +77,12 @@ class RecordingFallback:
     calls: list[tuple[list[Entry], int, int]] = field(default_factory=list)
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         self.calls.append((list(entries), max_themes, max_quotes))
         theme = Theme("offline", "From the offline summariser.", (), tuple(e.id for e in entries))

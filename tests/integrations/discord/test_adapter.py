@@ -64,7 +64,12 @@ async def test_a_retried_digest_send_posts_nothing_twice(
     chart = tmp_path / "chart.png"
     chart.write_bytes(b"\x89PNG")
     sections = tuple(Section(f"Theme {i}", "text " * 900, (f"response:{i}",)) for i in range(6))
-    message = Message("*Weekly digest*\nheadline", sections, attachments=(str(chart),))
+    message = Message(
+        "*Weekly digest*\nheadline",
+        sections,
+        attachments=(str(chart),),
+        alt_texts=("Chart: people taking part by week.",),
+    )
     adapter = adapter_of(app)
     # The first try dies on the third message in the thread (a 503): the outbox retries it.
     thread_posts = 0
@@ -87,6 +92,7 @@ async def test_a_retried_digest_send_posts_nothing_twice(
     [parent] = fake.posts(channel)
     assert parent["id"] == parent_id
     assert [a["filename"] for a in parent["attachments"]] == ["chart.png"]
+    assert parent["attachments"][0]["description"] == "Chart: people taking part by week."
     thread = fake.thread_of(int(parent_id))
     embeds = [e for m in thread for e in m["embeds"]]
     assert [e["title"] for e in embeds if "continued" not in e["title"]] == [

@@ -92,6 +92,7 @@ async def test_sections_go_in_the_thread_and_charts_with_them(
         "Week 48: 3 experiments moved",
         sections=(Section("Momentum", "text"), Section("Surprises", "more")),
         attachments=(str(chart), str(tmp_path / "missing.png")),
+        alt_texts=("Chart: surprise this week.", "Gone."),
     )
     posted = await sender(fake, session).send(C1, message, key="digest")
     parent = fake.in_channel("C1")[0]
@@ -100,6 +101,7 @@ async def test_sections_go_in_the_thread_and_charts_with_them(
     [upload] = fake.uploads.values()
     assert upload["bytes"] == len(b"\x89PNG fake chart")
     assert (upload["channel"], upload["thread_ts"]) == ("C1", parent.ts)
+    assert upload["alt_txt"] == "Chart: surprise this week."
 
 
 async def test_429_is_a_retry_after_slacks_wait(

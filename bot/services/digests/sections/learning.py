@@ -8,6 +8,7 @@ from bot.services.digests.sections.text import sources
 from bot.services.digests.variants import GROUP
 from bot.services.digests.week import WeekData
 from bot.summarise import Summary
+from bot.summarise.quotes import is_plan
 
 LEADER_THEMES = 3
 EMPTY = "No shared check-ins or answers this week to learn from."
@@ -19,8 +20,11 @@ def learning(summary: Summary, *, leader: bool = False) -> Body:
         return Body(EMPTY)
     blocks = []
     for theme in themes:
-        quotes = theme.quotes[:1] if leader else theme.quotes
-        lines = [f"*{theme.label}*" if leader else f"*{theme.label}*: {theme.summary}"]
+        # The opening sentence is often the first quote too: it is said once.
+        quotes = [q for q in theme.quotes if q.text != theme.summary]
+        if leader:
+            quotes = [q for q in quotes if not is_plan(q.text)][:1]  # no to-do items
+        lines = [f"*{theme.label}*: {theme.summary}" if theme.summary else f"*{theme.label}*"]
         lines += [f"  > “{q.text}” ({q.author})" for q in quotes]
         blocks.append("\n".join(lines))
     ids = sources(*[t.entry_ids for t in themes], [q.entry_id for t in themes for q in t.quotes])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.services.digests.sections.section import Body, DigestSection
 from bot.services.digests.sections.text import lean, ref, sources
 from bot.services.digests.variants import GROUP
-from bot.services.digests.week import WeekData
+from bot.services.digests.week import Replication, WeekData
 from bot.store.models import Experiment
 from bot.summarise import Summary
 
@@ -18,6 +18,14 @@ def _result(e: Experiment, conf: tuple[float, int] | None) -> tuple[str, str | N
     if way is None or conf is None:
         return f"{e.status}, no shared check-ins yet", None
     return f"{e.status}, check-ins lean {way} (mean confidence {conf[0]:.0f})", way
+
+
+def directions(r: Replication, data: WeekData) -> tuple[str | None, str | None]:
+    """Which way the copy and the original point (a verdict, or where check-ins lean)."""
+    return (
+        _result(r.copy, data.confidence.get(r.copy.id))[1],
+        _result(r.original, data.confidence.get(r.original.id))[1],
+    )
 
 
 def render(data: WeekData, summary: Summary) -> Body:

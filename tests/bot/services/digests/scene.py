@@ -60,13 +60,20 @@ class Recording:
         self.inner = inner or OfflineSummariser()
         self.name = "recording"
         self.seen: list[Entry] = []
+        self.history: list[str] = []
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         self.seen.extend(entries)
+        self.history.extend(history)
         return await self.inner.summarise(  # type: ignore[attr-defined, no-any-return]
-            entries, max_themes=max_themes, max_quotes=max_quotes
+            entries, max_themes=max_themes, max_quotes=max_quotes, history=history
         )
 
 

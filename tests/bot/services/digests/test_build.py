@@ -81,7 +81,8 @@ async def test_the_digest_says_what_the_group_learned(deps: Deps, clock: Clock) 
     surprises = str(section(digest, "Surprises and dissonance")["text"])
     first = surprises.split("\n")[0]
     assert first.startswith(f"• 95/100: “{CARDIOGRAM[0]}” (Ada Lovelace)")
-    assert f"It challenges #{ids['cardio']} “Cardiogram at the door”" in first
+    # Confidence 30 is below 50: the check-in challenges the hypothesis.
+    assert f"Confidence 30, down from 50: it challenges #{ids['cardio']}" in first
     assert "answering “What did you try this week?”" in surprises
 
     assumptions = str(section(digest, "Assumptions tested")["text"])
@@ -113,6 +114,8 @@ async def test_the_digest_says_what_the_group_learned(deps: Deps, clock: Clock) 
     assert digest.chart_path is not None
     assert png_signature(digest.chart_path) == b"\x89PNG\r\n\x1a\n"
     assert digest.content["attachments"] == [digest.chart_path]
+    [alt] = digest.content["alt_texts"]
+    assert alt.startswith("Chart: ") and "Experiments by status" in alt
     assert Path(digest.chart_path).parent == deps.settings.bot.data_dir / "charts"
 
 
@@ -142,7 +145,12 @@ class Failing:
     name = "llm"
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         raise RuntimeError("the model is down")
 
@@ -156,7 +164,12 @@ class Inventing:
         self.private_id = private_id
 
     async def summarise(
-        self, entries: Sequence[Entry], *, max_themes: int, max_quotes: int
+        self,
+        entries: Sequence[Entry],
+        *,
+        max_themes: int,
+        max_quotes: int,
+        history: Sequence[str] = (),
     ) -> Summary:
         real = entries[0]
         quotes = (

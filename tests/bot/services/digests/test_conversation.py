@@ -48,7 +48,7 @@ def test_a_change_follows_its_theme_and_never_lands_on_another() -> None:
     assert stored[0] == {
         "label": "Buses fail people",
         "original": "bus timetable",
-        "quotes": ["checkin:2"],
+        "quote_ids": ["checkin:2"],
     }
     assert "words of" not in str(stored)  # quote text stays in its entry
 
