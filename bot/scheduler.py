@@ -32,7 +32,7 @@ from sqlalchemy import select
 from bot.domain.cron import last_fire, next_after
 from bot.domain.cron import parse as cron
 from bot.logs import log_failure
-from bot.services import alarms, events, privacy, rounds, schedules
+from bot.services import alarms, events, exportfiles, rounds, schedules
 from bot.services.context import Deps
 from bot.services.schedules import EARLIEST_ZONE
 from bot.store.models import Group
@@ -150,8 +150,8 @@ class Scheduler:
         tick = IntervalTrigger(seconds=self.settings.tick_seconds)
         self.add(
             "exports-expire",
-            IntervalTrigger(seconds=privacy.EXPORT_SWEEP.total_seconds()),
-            lambda _at: privacy.expire_exports(deps.settings.bot.data_dir, deps.clock()),
+            IntervalTrigger(seconds=exportfiles.EXPORT_SWEEP.total_seconds()),
+            lambda _at: exportfiles.expire_exports(deps.settings.bot.data_dir, deps.clock()),
         )
         self.add(
             "events-expire",

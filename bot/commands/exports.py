@@ -14,8 +14,8 @@ from bot.domain import ChannelRef, Message, Reply, Role
 from bot.domain.params import Param
 from bot.domain.plural import plural
 from bot.errors import UserError
+from bot.services import exportfiles, groups, outbox
 from bot.services import group_export as svc
-from bot.services import groups, outbox, privacy
 from bot.services.context import Invocation
 from bot.services.events import claim_event
 from bot.services.rounds import format_time, tz_of
@@ -63,9 +63,11 @@ async def export_group(inv: Invocation, args: Args) -> Result:
         rows = await svc.rows_for(session, group, span)
         name = group.name
     data_dir = inv.deps.settings.bot.data_dir
-    await privacy.expire_exports(data_dir, now)
+    await exportfiles.expire_exports(data_dir, now)
     user = inv.actor.user_id
-    path = privacy.export_path(data_dir, str(inv.actor.platform), user, now).with_suffix(f".{fmt}")
+    path = exportfiles.export_path(data_dir, str(inv.actor.platform), user, now).with_suffix(
+        f".{fmt}"
+    )
     # Off the event loop: a big group's file takes a while to write, and others are waiting.
     if fmt == "csv":
         content = await asyncio.to_thread(svc.csv_bytes, rows)

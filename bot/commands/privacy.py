@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import Button, Message, Reply
 from bot.domain.plural import plural as _plural
-from bot.services import privacy
+from bot.services import exportfiles, privacy
 from bot.services.context import Invocation
 
 
@@ -19,9 +19,9 @@ async def export(inv: Invocation, args: Args) -> Result:
         data = await privacy.collect_export(session, inv.member_id)
     data["exported_at"] = now.isoformat()
     data_dir = inv.deps.settings.bot.data_dir
-    await privacy.expire_exports(data_dir, now)
-    path = privacy.export_path(data_dir, str(inv.actor.platform), inv.actor.user_id, now)
-    await privacy.write_export(path, data)
+    await exportfiles.expire_exports(data_dir, now)
+    path = exportfiles.export_path(data_dir, str(inv.actor.platform), inv.actor.user_id, now)
+    await exportfiles.write_export(path, data)
     n = privacy.counts_of(data)
     text = (
         "Your data, as JSON: your profile, "
@@ -54,7 +54,7 @@ async def forget_me_confirm(inv: Invocation, args: Args) -> Result:
         gone = await privacy.forget_member(
             session, inv.member_id, summariser=inv.deps.summariser.name
         )
-    files = await privacy.delete_exports(
+    files = await exportfiles.delete_exports(
         inv.deps.settings.bot.data_dir, str(inv.actor.platform), inv.actor.user_id
     )
     kept = (

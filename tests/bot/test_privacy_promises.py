@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.commands import Dispatcher, make_dispatcher
 from bot.domain import MemberInfo, Role
 from bot.logs import setup_logging
-from bot.services import outbox, privacy
+from bot.services import exportfiles, outbox, privacy
 from bot.services.context import Deps
 from bot.store.models import Delivery, Digest, Round
 from tests.support.adapter import RecordingAdapter
@@ -173,7 +173,7 @@ async def test_what_privacy_promises_holds_before_and_after_forget_me(
     # An export is gone within the hour even when nobody asks.
     await say(bot, BO, "export")
     clock.advance(minutes=50)
-    assert await privacy.expire_exports(deps.settings.bot.data_dir, clock()) == 1
+    assert await exportfiles.expire_exports(deps.settings.bot.data_dir, clock()) == 1
 
     # The next week's digest draws its labels afresh: still letters, never an id or a hash.
     clock.advance(days=7)
@@ -198,7 +198,7 @@ async def test_what_privacy_promises_holds_before_and_after_forget_me(
 def test_privacy_text_says_what_the_code_does() -> None:
     text = privacy.PRIVACY_TEXT
     assert '"Member A"' in text and "never carries over" in text
-    swept = privacy.EXPORT_LIFETIME + privacy.EXPORT_SWEEP
+    swept = exportfiles.EXPORT_LIFETIME + exportfiles.EXPORT_SWEEP
     assert "within an hour" in text and swept <= timedelta(hours=1)
     assert "cannot be recalled" in text and "`digest show` no longer" in text
     assert "logs never hold what you wrote" in text

@@ -11,7 +11,17 @@ from sqlalchemy import func, select
 
 from bot.domain import ChannelRef, Message, Platform, Role
 from bot.domain.keys import dm_channel_key
-from bot.services import checkins, cycles, erasure, experiments, groups, members, outbox, privacy
+from bot.services import (
+    checkins,
+    cycles,
+    erasure,
+    experiments,
+    exportfiles,
+    groups,
+    members,
+    outbox,
+    privacy,
+)
 from bot.store.database import Database
 from bot.store.models import (
     AppState,
@@ -63,7 +73,7 @@ def test_author_label_is_anonymous_without_consent() -> None:
 
 
 def test_export_path_is_a_safe_file_name(tmp_path: Path) -> None:
-    path = privacy.export_path(tmp_path, "slack", "../../etc/U1 x", NOW)
+    path = exportfiles.export_path(tmp_path, "slack", "../../etc/U1 x", NOW)
     assert path.parent == tmp_path / "exports"
     assert path.name == "slack-.._.._etc_U1_x-20261123T090000Z.json"
 
@@ -155,7 +165,9 @@ async def test_export_holds_everything_about_the_member(db: Database, tmp_path: 
     assert [e["title"] for e in data["experiments"]] == ["Mine"]
     assert [c["name"] for c in data["cycles"]] == ["C"]
     assert privacy.counts_of(data) == privacy.DataCounts(2, 1, 1, 1)
-    path = await privacy.write_export(privacy.export_path(tmp_path, "console", "u1", NOW), data)
+    path = await exportfiles.write_export(
+        exportfiles.export_path(tmp_path, "console", "u1", NOW), data
+    )
     assert json.loads(path.read_text(encoding="utf-8")) == data
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -328,15 +340,23 @@ async def test_export_files_go_within_the_hour_and_forget_me_takes_only_theirs(
     tmp_path: Path,
 ) -> None:
     data: dict[str, object] = {"member": {}}
-    old = await privacy.write_export(privacy.export_path(tmp_path, "console", "u1", NOW), data)
+    old = await exportfiles.write_export(
+        exportfiles.export_path(tmp_path, "console", "u1", NOW), data
+    )
     later = NOW + timedelta(minutes=30)
-    new = await privacy.write_export(privacy.export_path(tmp_path, "console", "u1", later), data)
-    other = await privacy.write_export(privacy.export_path(tmp_path, "console", "u10", NOW), data)
-    assert await privacy.expire_exports(tmp_path, NOW + timedelta(minutes=49)) == 0
-    assert await privacy.expire_exports(tmp_path, NOW + timedelta(minutes=50)) == 2
+    new = await exportfiles.write_export(
+        exportfiles.export_path(tmp_path, "console", "u1", later), data
+    )
+    other = await exportfiles.write_export(
+        exportfiles.export_path(tmp_path, "console", "u10", NOW), data
+    )
+    assert await exportfiles.expire_exports(tmp_path, NOW + timedelta(minutes=49)) == 0
+    assert await exportfiles.expire_exports(tmp_path, NOW + timedelta(minutes=50)) == 2
     assert not old.exists() and not other.exists() and new.exists()
-    other = await privacy.write_export(privacy.export_path(tmp_path, "console", "u10", later), data)
-    assert await privacy.delete_exports(tmp_path, "console", "u1") == 1
+    other = await exportfiles.write_export(
+        exportfiles.export_path(tmp_path, "console", "u10", later), data
+    )
+    assert await exportfiles.delete_exports(tmp_path, "console", "u1") == 1
     assert not new.exists() and other.exists()
 
 
