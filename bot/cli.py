@@ -108,8 +108,7 @@ def run(
     if slack_http:
         overrides["CYCLES_SLACK__MODE"] = "http"
     if port is not None:
-        # One port for every platform: adapters on the same host and port share its listener,
-        # so the hosts move with it (else [slack] and [teams] http_host could split the port).
+        # One port for every platform: adapters on the same host and port share a listener.
         overrides["CYCLES_SLACK__HTTP_PORT"] = overrides["CYCLES_TEAMS__HTTP_PORT"] = str(port)
     if ops_port is not None:
         overrides["CYCLES_OPS__PORT"] = str(ops_port)

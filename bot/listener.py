@@ -42,6 +42,11 @@ class HttpListener:
         self._runner: web.AppRunner | None = None
 
     @property
+    def names(self) -> str:
+        """Who mounted here, for messages ("slack and teams")."""
+        return " and ".join(m.name for m in self._mounts)
+
+    @property
     def bound(self) -> bool:
         return self._runner is not None
 
@@ -86,9 +91,8 @@ class HttpListener:
             await web.TCPSite(runner, self.host, self.port).start()
         except OSError as exc:
             await runner.cleanup()
-            names = " and ".join(m.name for m in self._mounts)
             raise ConfigError(
-                f"{names}: cannot listen on {self.host}:{self.port} "
+                f"{self.names}: cannot listen on {self.host}:{self.port} "
                 f"({exc.strerror or type(exc).__name__}). Fix: free the port, or set another "
                 "with `cycles run --port` (or [slack]/[teams] http_port)."
             ) from None
@@ -121,8 +125,22 @@ class Listeners:
         return list(self._by_address.values())
 
     async def bind(self) -> None:
+        self._check_hosts()
         for listener in self._by_address.values():
             await listener.bind()
+
+    def _check_hosts(self) -> None:
+        # Two hosts on one port cannot both bind it (0.0.0.0 covers 127.0.0.1): say which
+        # settings disagree rather than which address is in use.
+        hosts: dict[int, HttpListener] = {}
+        for (_, port), listener in self._by_address.items():
+            other = hosts.setdefault(port, listener)
+            if port and other is not listener:
+                raise ConfigError(
+                    f"{listener.names} on {listener.host}:{port} and {other.names} on "
+                    f"{other.host}:{port}: one port is served on one host. Fix: set [slack] "
+                    "and [teams] http_host alike, or give them different ports."
+                )
 
     async def close(self) -> None:
         """Close every listener and forget them: a later start mounts on new ones."""

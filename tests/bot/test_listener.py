@@ -88,3 +88,16 @@ async def test_nothing_mounted_binds_nothing() -> None:
     await listener.bind()
     assert not listener.bound and listener.port == 0
     await listener.close()
+
+
+async def test_two_hosts_on_one_port_name_the_settings() -> None:
+    listeners = Listeners()
+    listeners.get("0.0.0.0", 3000).mount("slack", "/slack", routes("a"), lambda: True)
+    listeners.get("127.0.0.1", 3000).mount("teams", "/api", routes("b"), lambda: True)
+    with pytest.raises(ConfigError) as caught:
+        await listeners.bind()
+    assert str(caught.value) == (
+        "teams on 127.0.0.1:3000 and slack on 0.0.0.0:3000: one port is served on one host. "
+        "Fix: set [slack] and [teams] http_host alike, or give them different ports."
+    )
+    assert not any(listener.bound for listener in listeners.all())
