@@ -22,7 +22,7 @@ class CorePort:
         self,
         dispatcher: Dispatcher,
         metrics: Metrics,
-        listener: Callable[[str, int], Listener],
+        listener: Callable[[str, int], Listener] | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._listener = listener
@@ -58,6 +58,9 @@ class CorePort:
         return sorted(self._deps.templates)
 
     def listener(self, host: str, port: int) -> Listener:
+        # None: a port made without an app (tests of the read models), which serves no HTTP.
+        if self._listener is None:
+            raise RuntimeError("this port has no listeners: build it through bot.app.App")
         return self._listener(host, port)
 
     async def handle(
