@@ -32,6 +32,7 @@ from bot.domain.durations import parse_duration
 from bot.errors import ConfigError, NotSaved
 from bot.inbound import CorePort
 from bot.leadership import Leadership, startup_lock
+from bot.listener import Listeners
 from bot.logs import log_failure
 from bot.metrics import MeteredSummariser, Metrics
 from bot.ops import OpsServer
@@ -106,11 +107,13 @@ class App:
     _scheduler: Scheduler | None = None
     _leadership: Leadership | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The platforms' HTTP servers, one per host and port, shared by the adapters on it.
+    listeners: Listeners = field(default_factory=Listeners)
     # What adapters get instead of this object.
     port: Port = field(init=False)
 
     def __post_init__(self) -> None:
-        self.port = CorePort(self.dispatcher, self.metrics)
+        self.port = CorePort(self.dispatcher, self.metrics, self.listeners.get)
 
     @property
     def adapters(self) -> AdapterRegistry:
@@ -136,7 +139,8 @@ class App:
         self.deps.adapters.add(adapter)
 
     async def start(self) -> None:
-        """Start the outbox worker, the scheduler election and every adapter."""
+        """Start the outbox worker, the scheduler election and every adapter, then listen on
+        the ports they mounted on (a running aiohttp server takes no new routes)."""
         self._stopping.clear()
         self._tasks.append(asyncio.create_task(self._outbox_worker(), name="outbox"))
         if self.with_scheduler and self.settings.scheduler.enabled:
@@ -151,6 +155,7 @@ class App:
             )
         for adapter in self.adapters.all():
             await adapter.start()
+        await self.listeners.bind()
         self.state = "running"
 
     async def stop(self) -> None:
@@ -166,6 +171,9 @@ class App:
         for adapter in self.adapters.all():
             with contextlib.suppress(Exception):
                 await adapter.stop()
+        # Only now: a stopping adapter answers 503 on its routes while its work finishes.
+        with contextlib.suppress(Exception):
+            await self.listeners.close()
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
             for task in late:

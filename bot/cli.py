@@ -91,8 +91,8 @@ def run(
     port: Annotated[
         int | None,
         typer.Option(
-            help="HTTP port for Teams' /api/messages, or with --slack-http for Slack's "
-            "/slack/events (each with its /healthz)."
+            help="HTTP port for Teams' /api/messages and, in Slack's HTTP mode, Slack's "
+            "/slack/events: one listener serves both, with /healthz."
         ),
     ] = None,
     ops_port: Annotated[
@@ -108,11 +108,8 @@ def run(
     if slack_http:
         overrides["CYCLES_SLACK__MODE"] = "http"
     if port is not None:
-        # One listener per port: with --slack-http the port is Slack's, and Teams keeps
-        # [teams] http_port.
-        overrides["CYCLES_SLACK__HTTP_PORT"] = str(port)
-        if not slack_http:
-            overrides["CYCLES_TEAMS__HTTP_PORT"] = str(port)
+        # One port for every platform: adapters on the same host and port share a listener.
+        overrides["CYCLES_SLACK__HTTP_PORT"] = overrides["CYCLES_TEAMS__HTTP_PORT"] = str(port)
     if ops_port is not None:
         overrides["CYCLES_OPS__PORT"] = str(ops_port)
     settings = _settings(config, **overrides)

@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Platform
 from bot.domain.views import CommandInfo, Home, Lookup, LookupKind, Result, SentMessage
 from bot.metrics import Metrics
-from bot.ports import KeyValueStore
+from bot.ports import KeyValueStore, Listener
 from bot.services import views
 from bot.services.keyvalue import StateStore
 
@@ -18,8 +18,14 @@ from bot.services.keyvalue import StateStore
 class CorePort:
     """What adapters get instead of the application: the dispatcher and named read models."""
 
-    def __init__(self, dispatcher: Dispatcher, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        metrics: Metrics,
+        listener: Callable[[str, int], Listener] | None = None,
+    ) -> None:
         self._dispatcher = dispatcher
+        self._listener = listener
         self._deps = dispatcher.deps
         self._metrics = metrics
         self._store = StateStore(self._deps.db)
@@ -50,6 +56,12 @@ class CorePort:
     @property
     def template_keys(self) -> Sequence[str]:
         return sorted(self._deps.templates)
+
+    def listener(self, host: str, port: int) -> Listener:
+        # None: a port made without an app (tests of the read models), which serves no HTTP.
+        if self._listener is None:
+            raise RuntimeError("this port has no listeners: build it through bot.app.App")
+        return self._listener(host, port)
 
     async def handle(
         self,

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Settings
 from bot.domain import Actor, ChannelRef, Platform
 from bot.domain.views import CommandInfo, Home, Lookup, LookupKind, Result, SentMessage
 from bot.metrics import Metrics
 
-__all__ = ["KeyValueStore", "Port", "Result"]
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = ["KeyValueStore", "Listener", "Port", "Result"]
 
 
 class KeyValueStore(Protocol):
@@ -35,6 +38,25 @@ class KeyValueStore(Protocol):
 
     async def claim(self, platform: Platform, event_id: str) -> bool:
         """True the first time `event_id` is seen on `platform`, False on every repeat."""
+
+
+class Listener(Protocol):
+    """The HTTP server on one host and port, shared by every adapter configured on it. It
+    starts listening after every adapter has mounted, and stops after they all stopped."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int:
+        """The port asked for until it is bound, then the one bound (0 asks for any)."""
+
+    def mount(
+        self, name: str, prefix: str, app: web.Application, accepting: Callable[[], bool]
+    ) -> None:
+        """Serve `app`'s routes under `prefix` (`request.app` is `app` in its handlers).
+        `accepting` says whether `name` takes requests now: the listener's /healthz is 200
+        only while every mounted adapter does."""
 
 
 class Port(Protocol):
@@ -57,6 +79,9 @@ class Port(Protocol):
     @property
     def template_keys(self) -> Sequence[str]:
         """The round templates' keys, sorted."""
+
+    def listener(self, host: str, port: int) -> Listener:
+        """The listener on `host` and `port`: the same one for every adapter asking for it."""
 
     async def handle(
         self,

@@ -22,7 +22,7 @@ from bot.errors import ConfigError, DeliveryRetry
 from bot.ports import Port
 from integrations.common.inflight import InFlight
 from integrations.slack.delivery import Sender
-from integrations.slack.http import HttpServer
+from integrations.slack.http import EVENTS_PATH, HttpServer
 from integrations.slack.identity import Directory
 from integrations.slack.listeners import STOP_GRACE_SECONDS, Interactions, register
 from integrations.slack.web import (
@@ -146,14 +146,13 @@ class SlackAdapter:
         else:
             server = HttpServer(
                 bolt,
-                self.settings.http_host,
-                self.settings.http_port,
+                self.port.listener(self.settings.http_host, self.settings.http_port),
                 self.settings.signing_secret.get_secret_value(),
             )
             self._accepting = True
-            await server.start()
+            server.start()
             self.http = server
-            log.info("slack: HTTP mode on %s:%s/slack/events", server.host, server.port)
+            log.info("slack: HTTP mode (%s)", EVENTS_PATH)
 
     async def stop(self) -> None:
         """Refuse new requests, let acknowledged work and sends under way finish (an aborted
@@ -171,7 +170,7 @@ class SlackAdapter:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
         if self.http is not None:
-            await self.http.close()
+            self.http.close()
             self.http = None
         self._stopped = True
         await self._close_session()

@@ -1,6 +1,7 @@
-"""HTTP mode: one aiohttp server with POST /slack/events (events, slash commands and
-interactivity) and GET /healthz for load balancers. A request is signature-checked and parsed
-here (see payloads.py) before bolt sees it: unsigned is 401, malformed is 400, never a 500."""
+"""HTTP mode: POST /slack/events (events, slash commands and interactivity), mounted on the
+listener for `[slack]`'s host and port, which it may share with Teams and which serves GET
+/healthz for load balancers (bot/listener.py). A request is signature-checked and parsed here
+(see payloads.py) before bolt sees it: unsigned is 401, malformed is 400, never a 500."""
 
 from __future__ import annotations
 
@@ -13,27 +14,34 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.ports import Listener
 from integrations.slack.payloads import BadRequest, parse, signed
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
+PREFIX = "/slack"
+EVENTS_PATH = f"{PREFIX}/events"
 
 
 class HttpServer:
-    def __init__(self, bolt: AsyncApp, host: str, port: int, signing_secret: str) -> None:
+    def __init__(self, bolt: AsyncApp, listener: Listener, signing_secret: str) -> None:
         self.bolt = bolt
         self.signing_secret = signing_secret
-        self.host = host
-        self.port = port
+        self.listener = listener
         self.accepting = False
-        self._runner: web.AppRunner | None = None
+
+    @property
+    def host(self) -> str:
+        return self.listener.host
+
+    @property
+    def port(self) -> int:
+        """The port bound, once the app has started (`[slack] http_port` 0 picks a free one)."""
+        return self.listener.port
 
     def web_app(self) -> web.Application:
         app = web.Application()
-        app.router.add_post(EVENTS_PATH, self.events)
-        app.router.add_get(HEALTH_PATH, self.health)
+        app.router.add_post(EVENTS_PATH.removeprefix(PREFIX), self.events)
         return app
 
     async def events(self, request: web.Request) -> web.Response:
@@ -64,28 +72,15 @@ class HttpServer:
         bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
         return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
-    async def health(self, request: web.Request) -> web.Response:
-        if not self.accepting:
-            return web.json_response({"ok": False, "status": "stopping"}, status=503)
-        return web.json_response({"ok": True})
-
-    async def start(self) -> None:
-        """Listen; returns once the port is bound. Port 0 picks a free one (see `self.port`)."""
-        runner = web.AppRunner(self.web_app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self._runner = runner
-        if runner.addresses:
-            self.port = int(runner.addresses[0][1])
+    def start(self) -> None:
+        """Mount /slack/events on the listener; it serves once the app binds its listeners."""
+        self.listener.mount("slack", PREFIX, self.web_app(), lambda: self.accepting)
         self.accepting = True
 
     def refuse(self) -> None:
         """Stop taking new requests (they get 503) while in-flight work finishes."""
         self.accepting = False
 
-    async def close(self) -> None:
+    def close(self) -> None:
+        """Refuse for good: the app closes the listener once every adapter on it stopped."""
         self.accepting = False
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None

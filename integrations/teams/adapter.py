@@ -1,5 +1,6 @@
 """The Teams adapter: the seam (start, stop, send, channel_members) over the Microsoft 365 Agents
-SDK's aiohttp CloudAdapter, serving POST /api/messages (and GET /healthz) on `[teams]`'s port.
+SDK's aiohttp CloudAdapter, serving POST /api/messages on the listener for `[teams]`'s host and
+port (which it may share with Slack's HTTP mode, and which serves GET /healthz; bot/listener.py).
 
 Every request's Bot Framework token is checked by the SDK's JWT validation (401 without a valid
 one). `[teams] allow_anonymous = true` turns that off for local use without Azure: then the bot
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.domain import ChannelRef, MemberInfo, Message, Platform
 from bot.errors import DeliveryRetry
-from bot.ports import Port
+from bot.ports import Listener, Port
 from integrations.common.errors import log_failure
 from integrations.common.inflight import InFlight
 from integrations.teams.connector import Clients, Connections, auth_configuration, classify
@@ -27,8 +28,8 @@ from integrations.teams.turns import Turns
 
 log = logging.getLogger(__name__)
 
-MESSAGES_PATH = "/api/messages"
-HEALTH_PATH = "/healthz"
+PREFIX = "/api"
+MESSAGES_PATH = f"{PREFIX}/messages"
 STOP_GRACE_SECONDS = 30.0
 USER_TOKEN_LOGGER = "microsoft_agents.hosting.core.connector.client.user_token_client"
 # The SDK logs every refused call at ERROR, a 429 it will retry included; the outbox and the
@@ -50,23 +51,27 @@ class TeamsAdapter:
         self.cloud = CloudAdapter(connection_manager=Connections(self.auth))
         self.cloud.on_turn_error = self._turn_failed
         self.host = self.settings.http_host
-        self.http_port = self.settings.http_port
-        self._runner: web.AppRunner | None = None
+        self.listener: Listener | None = None
         self._requests = InFlight()
         self._sending = InFlight()
         self._accepting = False
         self._closing = False
 
+    @property
+    def http_port(self) -> int:
+        """The port bound, once the app has started (`[teams] http_port` 0 picks a free one)."""
+        return self.settings.http_port if self.listener is None else self.listener.port
+
     def web_app(self) -> web.Application:
+        """The routes mounted under /api. A sub-application of the shared listener: in its
+        handlers `request.app` is this one, where the SDK's token check reads its configuration
+        by a plain string key (aiohttp would prefer an AppKey; the SDK cannot use ours)."""
         app = web.Application()
-        # The SDK's token check reads its configuration from the application, by a plain
-        # string key (aiohttp would prefer an AppKey; the SDK cannot use ours).
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             app["agent_configuration"] = self.auth
         checked = jwt_authorization_decorator(self.messages)  # type: ignore[no-untyped-call]
-        app.router.add_post(MESSAGES_PATH, checked)
-        app.router.add_get(HEALTH_PATH, self.health)
+        app.router.add_post(MESSAGES_PATH.removeprefix(PREFIX), checked)
         return app
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
@@ -80,11 +85,6 @@ class TeamsAdapter:
                 return web.json_response({"error": "malformed activity"}, status=400)
         return response if response is not None else web.Response(status=202)
 
-    async def health(self, request: web.Request) -> web.Response:
-        if not self._accepting:
-            return web.json_response({"ok": False, "status": "stopping"}, status=503)
-        return web.json_response({"ok": True})
-
     async def _turn_failed(self, context: TurnContext, error: Exception) -> None:
         # The SDK's default prints the trace and sends the exception's text to the person.
         log_failure(log, "teams: a turn", error)
@@ -92,25 +92,22 @@ class TeamsAdapter:
     # --- the seam --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen on `[teams]`'s host and port; returns once bound (port 0 picks a free one)."""
+        """Mount /api/messages on the listener for `[teams]`'s host and port; the app binds it
+        once every adapter has mounted."""
         self._closing = False
-        runner = web.AppRunner(self.web_app(), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, self.host, self.http_port).start()
-        self._runner = runner
-        if runner.addresses:
-            self.http_port = int(runner.addresses[0][1])
+        self.listener = self.port.listener(self.host, self.settings.http_port)
+        self.listener.mount("teams", PREFIX, self.web_app(), lambda: self._accepting)
         self._accepting = True
         logging.getLogger(CONNECTOR_LOGGER).setLevel(logging.CRITICAL)
         if self.auth.ANONYMOUS_ALLOWED:
             # Without an App ID the SDK warns on every request that it has none: said once here.
             logging.getLogger(USER_TOKEN_LOGGER).setLevel(logging.ERROR)
             log.warning(
-                "teams: anonymous mode: /api/messages on port %s accepts requests without a "
-                "token. Use it only locally ([teams] allow_anonymous).",
-                self.http_port,
+                "teams: anonymous mode: %s accepts requests without a token. Use it only "
+                "locally ([teams] allow_anonymous).",
+                MESSAGES_PATH,
             )
-        log.info("teams: %s on %s:%s", MESSAGES_PATH, self.host, self.http_port)
+        log.info("teams: serving %s", MESSAGES_PATH)
 
     async def stop(self) -> None:
         """Refuse new requests, finish the ones taken and the send under way, then close.
@@ -123,10 +120,7 @@ class TeamsAdapter:
         self._closing = True
         if not await self._sending.wait(STOP_GRACE_SECONDS):
             log.warning("teams: stopped with a send still running")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        await self.clients.close()
+        await self.clients.close()  # the app closes the listener once every adapter on it stopped
 
     async def send(self, to: ChannelRef, message: Message, *, key: str) -> str:
         if self._closing:

@@ -5,8 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
+from typer.testing import CliRunner
 
+from bot import cli as cli_module
+from bot.config import Settings
 from bot.store import migrate
 
 
@@ -81,3 +85,22 @@ def test_shell_reads_undecodable_bytes_as_replacement_characters(tmp_path: Path)
     assert "Traceback" not in out + done.stderr.decode()
     assert "Unknown command '\ufffd\ufffd'" in out
     assert "Experiment #1 *Door\ufffdstep* started" in out
+
+
+def test_port_is_every_platforms_with_slack_http_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before, --slack-http gave --port to Slack alone and Teams kept [teams] http_port.
+    seen: list[Settings] = []
+
+    async def serve(settings: Settings) -> None:
+        seen.append(settings)
+
+    monkeypatch.setattr(cli_module, "_serve", serve)
+    monkeypatch.setenv("CYCLES_CONFIG", "none")
+    done = CliRunner().invoke(cli_module.cli, ["run", "--slack-http", "--port", "4321"])
+    assert done.exit_code == 0, done.output
+    [settings] = seen
+    assert (settings.slack.mode, settings.slack.http_port, settings.teams.http_port) == (
+        "http",
+        4321,
+        4321,
+    )
