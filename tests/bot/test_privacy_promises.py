@@ -21,7 +21,7 @@ from bot.services import exportfiles, outbox, privacy
 from bot.services.context import Deps
 from bot.store.models import Delivery, Digest, Round
 from tests.support.adapter import RecordingAdapter
-from tests.support.chat import actor, dm, say
+from tests.support.chat import actor, channel_with, dm, say
 from tests.support.clock import Clock
 
 FRAN = actor("F1", "Fran", Role.FACILITATOR)
@@ -70,9 +70,7 @@ def logs() -> Iterator[Records]:
 
 @pytest.fixture
 def adapter(deps: Deps) -> RecordingAdapter:
-    recording = RecordingAdapter(members={"learning": list(PEOPLE)})
-    deps.adapters.add(recording)
-    return recording
+    return channel_with(deps, PEOPLE)
 
 
 def _read(path: str) -> str:

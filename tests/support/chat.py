@@ -3,10 +3,13 @@ usual people, and `say`/`ask`, which run one command and insist on a reply or a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from bot.commands import Dispatcher
-from bot.domain import Actor, ChannelRef, Form, Platform, Reply, Role
+from bot.domain import Actor, ChannelRef, Form, MemberInfo, Platform, Reply, Role
+from bot.services.context import Deps
+from tests.support.adapter import RecordingAdapter
 
 WORKSPACE = "console"
 
@@ -64,3 +67,10 @@ async def ask(bot: Dispatcher, who: Actor, text: str, *args: Any, **kw: Any) -> 
 async def said(bot: Dispatcher, who: Actor, text: str, *args: Any, **kw: Any) -> str:
     """The text of the reply to a command that must answer with a reply."""
     return (await say(bot, who, text, *args, **kw)).message.text
+
+
+def channel_with(deps: Deps, people: Iterable[MemberInfo]) -> RecordingAdapter:
+    """A recording adapter whose `learning` channel holds `people`, added to `deps`."""
+    recording = RecordingAdapter(members={HERE.channel: list(people)})
+    deps.adapters.add(recording)
+    return recording

@@ -19,7 +19,7 @@ from bot.services.context import Deps
 from bot.services.group_export import COLUMNS
 from bot.store.models import CheckIn, ExportRecord, Response
 from tests.support.adapter import RecordingAdapter
-from tests.support.chat import actor, dm, said, say
+from tests.support.chat import actor, channel_with, dm, said, say
 from tests.support.clock import Clock
 
 FRAN = actor("F1", "Fran", Role.FACILITATOR)
@@ -32,9 +32,7 @@ CANARY = "PRIVATE-CANARY-7f3e"
 
 @pytest.fixture
 def adapter(deps: Deps) -> RecordingAdapter:
-    recording = RecordingAdapter(members={"learning": list(PEOPLE)})
-    deps.adapters.add(recording)
-    return recording
+    return channel_with(deps, PEOPLE)
 
 
 @pytest.fixture

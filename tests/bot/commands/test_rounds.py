@@ -13,7 +13,7 @@ from bot.services import rounds as svc
 from bot.services.context import Deps
 from bot.store.models import Delivery, Response, Round
 from tests.support.adapter import RecordingAdapter
-from tests.support.chat import CHANNEL, actor, dm, run, say
+from tests.support.chat import CHANNEL, actor, channel_with, dm, run, say
 from tests.support.clock import Clock
 
 FRAN = actor("F1", "Fran", Role.FACILITATOR)
@@ -25,9 +25,7 @@ PEOPLE = [MemberInfo(a.user_id, a.display_name, a.timezone) for a in (ADA, BO, C
 
 @pytest.fixture
 def adapter(deps: Deps) -> RecordingAdapter:
-    recording = RecordingAdapter(members={"learning": list(PEOPLE)})
-    deps.adapters.add(recording)
-    return recording
+    return channel_with(deps, PEOPLE)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from bot.services import outbox
 from bot.services.context import Deps
 from bot.store.models import GroupTemplate, Response, Round
 from tests.support.adapter import RecordingAdapter
-from tests.support.chat import actor, ask, dm, run, said, say
+from tests.support.chat import actor, ask, channel_with, dm, run, said, say
 
 FRAN = actor("F1", "Fran", Role.FACILITATOR)
 ADA = actor("U1", "Ada")
@@ -37,9 +37,7 @@ RETRO = {
 
 @pytest.fixture
 def adapter(deps: Deps) -> RecordingAdapter:
-    recording = RecordingAdapter(members={"learning": list(PEOPLE)})
-    deps.adapters.add(recording)
-    return recording
+    return channel_with(deps, PEOPLE)
 
 
 @pytest.fixture

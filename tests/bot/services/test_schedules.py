@@ -12,7 +12,7 @@ from bot.services import groups, outbox, schedules
 from bot.services.context import Deps
 from bot.store.models import Delivery, Digest, Group, Member, Round, RoundRecipient
 from tests.support.adapter import RecordingAdapter
-from tests.support.chat import CHANNEL
+from tests.support.chat import CHANNEL, channel_with
 from tests.support.clock import Clock
 
 PEOPLE = [
@@ -31,9 +31,7 @@ NINE_AM = {
 
 @pytest.fixture
 def adapter(deps: Deps) -> RecordingAdapter:
-    recording = RecordingAdapter(members={"learning": list(PEOPLE)})
-    deps.adapters.add(recording)
-    return recording
+    return channel_with(deps, PEOPLE)
 
 
 async def scheduled_group(deps: Deps, schedule: str = "0 9 * * mon for 3d") -> int:

@@ -18,7 +18,7 @@ from bot.services.context import Deps
 from bot.services.rounds.reminders import member_due
 from bot.store.models import Delivery, Member
 from tests.support.adapter import RecordingAdapter
-from tests.support.chat import actor, dm, said, say
+from tests.support.chat import actor, channel_with, dm, said, say
 from tests.support.clock import Clock
 
 FRAN = actor("F1", "Fran", Role.FACILITATOR, timezone="UTC")
@@ -32,9 +32,7 @@ CLOSE = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def adapter(deps: Deps) -> RecordingAdapter:
-    recording = RecordingAdapter(members={"learning": list(PEOPLE)})
-    deps.adapters.add(recording)
-    return recording
+    return channel_with(deps, PEOPLE)
 
 
 @pytest.fixture
