@@ -35,6 +35,11 @@ class Theme:
     quotes: tuple[Quote, ...]
     entry_ids: tuple[str, ...]
 
+    def shown_quotes(self) -> tuple[Quote, ...]:
+        """The quotes a reader sees under the theme, numbered from 1 by `digest edit`: the
+        opening sentence is often the first quote too, and it is said once."""
+        return tuple(q for q in self.quotes if q.text != self.summary)
+
 
 @dataclass(frozen=True)
 class Summary:

@@ -20,8 +20,7 @@ def learning(summary: Summary, *, leader: bool = False) -> Body:
         return Body(EMPTY)
     blocks = []
     for theme in themes:
-        # The opening sentence is often the first quote too: it is said once.
-        quotes = [q for q in theme.quotes if q.text != theme.summary]
+        quotes = list(theme.shown_quotes())
         if leader:
             quotes = [q for q in quotes if not is_plan(q.text)][:1]  # no to-do items
         lines = [f"*{theme.label}*: {theme.summary}" if theme.summary else f"*{theme.label}*"]
