@@ -216,7 +216,7 @@ def _edit(
     if action == "rename":
         edit["text"] = check_text("label", text, max_length=MAX_LABEL)
         return edit
-    quotes = list(theme.get("quote_ids") or [])
+    quotes = list(theme.get("shown_quote_ids") or [])
     number = _number(quote_text, "quote", len(quotes))
     return edit | {"quote": quotes[number - 1], "number": number}
 

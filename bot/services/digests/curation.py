@@ -70,14 +70,16 @@ def note_of(edits: list[Edit] | None) -> str:
 
 def stored_themes(curated: Curated) -> list[dict[str, Any]]:
     """What the digest row keeps of its themes: labels, the ids of the entries each draws on
-    (`digest sources`) and of the quotes shown (`digest edit` numbers them), never quote text
-    (a quote lives in its entry, which `forget-me` deletes)."""
+    and quotes (`digest sources`), never quote text (a quote lives in its entry, which
+    `forget-me` deletes)."""
     return [
         {
             "label": theme.label,
             "original": original,
             "entry_ids": list(theme.entry_ids),
-            "quote_ids": [q.entry_id for q in theme.shown_quotes()],
+            "quote_ids": [q.entry_id for q in theme.quotes],
+            # The quotes a reader sees under it, as `digest edit` numbers them.
+            "shown_quote_ids": [q.entry_id for q in theme.shown_quotes()],
         }
         for theme, original in zip(curated.summary.themes, curated.originals, strict=True)
     ]

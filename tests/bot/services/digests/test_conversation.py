@@ -50,6 +50,7 @@ def test_a_change_follows_its_theme_and_never_lands_on_another() -> None:
         "original": "bus timetable",
         "entry_ids": list(SUMMARY.themes[0].entry_ids),
         "quote_ids": ["checkin:2"],
+        "shown_quote_ids": ["checkin:2"],
     }
     assert "words of" not in str(stored)  # quote text stays in its entry
 
