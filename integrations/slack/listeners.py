@@ -115,6 +115,11 @@ class Interactions:
     ) -> None:
         """Answer through the response URL when there is one, else by DM or in the channel.
         `person` is the DM of whoever asked, for when Slack refuses the response URL."""
+        if reply.message.attachments and (person is not None or channel.is_dm):
+            # A response URL carries no file (a member's export): the reply goes to the
+            # person's DM, where the file is uploaded with it.
+            await self.adapter.sender.send(person or self.dm(channel), reply.message)
+            return
         if respond is not None:
             url = getattr(respond, "response_url", None)
             for payload in render.reply_payloads(reply):
@@ -198,7 +203,7 @@ class Interactions:
         if not work.done() or work.cancelled() or work.exception() is not None:
             return False
         result = work.result()
-        if not isinstance(result, Reply):
+        if not isinstance(result, Reply) or result.message.attachments:
             return False
         payloads = render.reply_payloads(result)
         if len(payloads) != 1:

@@ -77,8 +77,11 @@ async def test_an_answer_echoed_to_its_author_is_escaped_too(bot: Bot) -> None:
     assert isinstance(view, dict)
     for text in mrkdwn_texts(view["blocks"]):
         assert not LIVE.search(text), text
-    before = len(bot.fake.responses)
-    await response_to(bot, "U02", "export")
-    for payload in bot.fake.responses[before:]:
+    await bot.driver.slash("U02", CHANNEL, "export")  # the file comes by DM
+    await bot.until(lambda: any("Your data" in p.text for p in bot.fake.dms_to("U02")))
+    for payload in bot.fake.responses:
         for text in [str(payload["text"]), *mrkdwn_texts(payload["blocks"])]:  # type: ignore[arg-type]
+            assert not LIVE.search(text), text
+    for post in bot.fake.dms_to("U02"):
+        for text in [post.text, *mrkdwn_texts(post.blocks)]:
             assert not LIVE.search(text), text

@@ -93,3 +93,14 @@ async def test_a_group_export_reaches_the_facilitator_as_a_file_in_their_dm(bot:
     assert str(upload["filename"]).endswith(".csv") and upload["bytes"] > 3
     [note] = [p for p in bot.fake.dms_to(ADMIN) if "The export of" in p.text]
     assert "private entries are never in it" in note.text
+
+
+async def test_a_members_own_export_arrives_as_a_file_in_their_dm(bot: Bot) -> None:
+    sent = await bot.driver.slash("U02", CHANNEL, "export")
+    assert sent.status == 200
+    await bot.until(lambda: any(u.get("channel") for u in bot.fake.uploads.values()))
+    [upload] = [u for u in bot.fake.uploads.values() if u.get("channel")]
+    assert upload["channel"] == bot.fake.dm_of["U02"]
+    assert str(upload["filename"]).endswith(".json") and upload["bytes"] > 2
+    [note] = [p for p in bot.fake.dms_to("U02") if "Your data, as JSON" in p.text]
+    assert "within an hour" in note.text
