@@ -39,6 +39,7 @@ STOP_GRACE_SECONDS = 30.0
 # acknowledgement itself. Under a burst every acknowledgement goes at once: waiting there would
 # hold up the acknowledgements Slack counts.
 ANSWER_IN_ACK_SECONDS = 0.2
+FILES_NOTE = "The file that goes with my answer:"
 SLACK_REFUSED = "Slack did not take my answer just now. Please try again."
 
 Respond = Callable[..., Awaitable[Any]]
@@ -115,11 +116,6 @@ class Interactions:
     ) -> None:
         """Answer through the response URL when there is one, else by DM or in the channel.
         `person` is the DM of whoever asked, for when Slack refuses the response URL."""
-        if reply.message.attachments and (person is not None or channel.is_dm):
-            # A response URL carries no file (a member's export): the reply goes to the
-            # person's DM, where the file is uploaded with it.
-            await self.adapter.sender.send(person or self.dm(channel), reply.message)
-            return
         if respond is not None:
             url = getattr(respond, "response_url", None)
             for payload in render.reply_payloads(reply):
@@ -131,6 +127,11 @@ class Interactions:
                         return
                 else:
                     await respond(replace_original=False, **payload)
+            files = reply.message.attachments
+            if files and (person is not None or channel.is_dm):
+                # A response URL carries no file (an export, a chart): it follows by DM.
+                note = Message(FILES_NOTE, attachments=files, alt_texts=reply.message.alt_texts)
+                await self.adapter.sender.send(person or self.dm(channel), note)
             return
         to = channel if not reply.ephemeral and not channel.is_dm else self.dm(channel)
         await self.adapter.sender.send(to, reply.message)

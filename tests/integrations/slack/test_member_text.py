@@ -77,8 +77,8 @@ async def test_an_answer_echoed_to_its_author_is_escaped_too(bot: Bot) -> None:
     assert isinstance(view, dict)
     for text in mrkdwn_texts(view["blocks"]):
         assert not LIVE.search(text), text
-    await bot.driver.slash("U02", CHANNEL, "export")  # the file comes by DM
-    await bot.until(lambda: any("Your data" in p.text for p in bot.fake.dms_to("U02")))
+    await bot.driver.slash("U02", CHANNEL, "export")  # its file follows by DM
+    await bot.until(lambda: any("Your data" in str(r["text"]) for r in bot.fake.responses))
     for payload in bot.fake.responses:
         for text in [str(payload["text"]), *mrkdwn_texts(payload["blocks"])]:  # type: ignore[arg-type]
             assert not LIVE.search(text), text

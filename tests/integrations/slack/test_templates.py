@@ -102,5 +102,7 @@ async def test_a_members_own_export_arrives_as_a_file_in_their_dm(bot: Bot) -> N
     [upload] = [u for u in bot.fake.uploads.values() if u.get("channel")]
     assert upload["channel"] == bot.fake.dm_of["U02"]
     assert str(upload["filename"]).endswith(".json") and upload["bytes"] > 2
-    [note] = [p for p in bot.fake.dms_to("U02") if "Your data, as JSON" in p.text]
-    assert "within an hour" in note.text
+    [note] = bot.fake.dms_to("U02")
+    assert note.text == "The file that goes with my answer:"
+    [answer] = [r for r in bot.fake.responses if "Your data, as JSON" in str(r["text"])]
+    assert answer["response_type"] == "ephemeral" and "within an hour" in str(answer["text"])
