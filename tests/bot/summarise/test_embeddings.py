@@ -52,6 +52,7 @@ def summariser(fake: FakeOpenAI) -> LLMSummariser:
     settings = LLMSettings(
         base_url=fake.base_url,
         api_key=SecretStr("test-key"),
+        model="",  # no chat model: the clusters are worded offline (test_labelling: with one)
         embeddings_model="fake-embed",
         timeout_seconds=5.0,
         max_retries=0,

@@ -47,7 +47,7 @@ PEOPLE = ["Member a1", "Member b2", "Member c3", "Ada Lovelace", "Member d4"]
 
 
 def planted() -> list[Entry]:
-    out = []
+    out: list[Entry] = []
     topics = (("transport", TRANSPORT), ("cardiogram", CARDIOGRAM), ("housing", HOUSING))
     for topic, texts in topics:
         for i, text in enumerate(texts):
@@ -178,7 +178,7 @@ def test_sentences_are_exact_substrings() -> None:
 def synthetic(n: int) -> list[Entry]:
     rnd = random.Random(3)
     pools = [TRANSPORT, CARDIOGRAM, HOUSING]
-    out = []
+    out: list[Entry] = []
     for i in range(n):
         pool = pools[i % 3]
         text = " ".join(rnd.sample(pool, 2)) + f" Note {i}."
