@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.summarise import features, quotes
+from bot.summarise import features, phrases, quotes
 from bot.summarise.base import Entry, Quote, Theme
 from bot.summarise.sentences import sentences
 
@@ -85,6 +85,8 @@ def checked_label(label: str, members: Sequence[Entry]) -> str:
         raise Unlabelled("label starts or ends with a stop word")
     # Words of the members who wrote to the group: an entry that speaks to the summariser
     # lends the label nothing (it may name the very phrase it wants said).
+    if phrases.past_verb(words[-1]):
+        raise Unlabelled("label ends in a verb: a clause, not a name for a theme")
     used = {w for e in members if not quotes.is_instruction(e.text) for w in _words(e.text)}
     if any(w not in used for w in words):
         raise Unlabelled("label has words the members did not use")
@@ -113,8 +115,9 @@ def checked_summary(summary: str, members: Sequence[Entry]) -> str:
 
 
 def checked_quotes(given: Sequence[_Quote], members: Mapping[str, Entry], most: int) -> list[Quote]:
-    """Quotes that are a member's whole entry or a whole sentence of it, never a fragment and
-    never from an entry that speaks to the summariser; any other quote spoils the answer."""
+    """Quotes that are a member's whole entry or a whole sentence of it, a full thought (never
+    a fragment or a five-word note) and never from an entry that speaks to the summariser; any
+    other quote spoils the answer."""
     out: list[Quote] = []
     for q in given:
         entry = members.get(q.entry_id)
@@ -127,8 +130,8 @@ def checked_quotes(given: Sequence[_Quote], members: Mapping[str, Entry], most: 
             text = text.strip(WRAPPING).strip()
         if text != entry.text.strip() and text not in sentences(entry.text):
             raise Unlabelled("quote is not a whole entry or a whole sentence of one")
-        if not quotes.quotable(text) and text != entry.text.strip():
-            raise Unlabelled("quote too short or too long")
+        if not quotes.full_thought(text):
+            raise Unlabelled("quote is not a full thought")
         if len(out) < most and all((x.entry_id, x.text) != (entry.id, text) for x in out):
             out.append(Quote(entry.id, text, entry.author))
     return out

@@ -141,16 +141,20 @@ def label_from(body: dict[str, Any]) -> dict[str, Any]:
     written as one of them wrote them; its summary and quote a whole sentence of the first
     entry that does not speak to the summariser."""
     from bot.summarise.features import stop_words
+    from bot.summarise.phrases import past_verb
 
     stop = stop_words()
 
     items = [e for e in cluster_of(body) if "instructions" not in e["text"]] or cluster_of(body)
     pairs: dict[str, int] = {}
     for e in items:
-        words = [w for w in _LABEL_WORD.findall(e["text"].lower()) if w not in stop]
-        for pair in {f"{a} {b}" for a, b in itertools.pairwise(words)}:
-            if pair in e["text"]:  # as written: a capitalised name is never a label
-                pairs[pair] = pairs.get(pair, 0) + 1
+        # Neighbouring plain lower-case words as written (a capitalised name is never one).
+        words = [w.strip(".,;:!?\"'()") for w in e["text"].split()]
+        for a, b in {(a, b) for a, b in itertools.pairwise(words)}:
+            if past_verb(b):
+                continue  # "landlord ignored": a clause, not a name
+            if all(_LABEL_WORD.fullmatch(w) and w not in stop for w in (a, b)):
+                pairs[f"{a} {b}"] = pairs.get(f"{a} {b}", 0) + 1
     label = max(sorted(pairs), key=lambda p: pairs[p]) if pairs else "short notes here"
     first = items[0]
     sentence = re.split(r"(?<=[.!?])\s", first["text"].strip(), maxsplit=1)[0]

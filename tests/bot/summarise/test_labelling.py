@@ -75,7 +75,7 @@ async def test_the_model_labels_and_summarises_each_cluster(fake: FakeOpenAI) ->
     assert summary.summariser == "llm"
     assert len(fake.requests) == 2  # one label request per cluster
     said = {label_from(body)["label"] for body in fake.requests}
-    assert {t.label for t in summary.themes} == said == {"bus timetable", "landlord ignored"}
+    assert {t.label for t in summary.themes} == said == {"bus timetable", "meter reading"}
     for theme in summary.themes:
         assert theme.summary == f"Several members of the group wrote about {theme.label} this week."
         assert all(q.entry_id in theme.entry_ids for q in theme.quotes)
@@ -105,7 +105,7 @@ async def test_a_good_answer_after_a_bad_one_still_counts(fake: FakeOpenAI) -> N
     fake.script(answer({"label": "bus", "summary": "Too short."}))
     summary = await summariser(fake).summarise(entries(), max_themes=4, max_quotes=2)
     labels = {t.label for t in summary.themes}
-    assert labels & {"bus timetable", "landlord ignored"}  # the other cluster's model label
+    assert labels & {"bus timetable", "meter reading"}  # the other cluster's model label
     assert "bus" not in labels
 
 
@@ -130,6 +130,12 @@ def test_labels_that_are_not_a_phrase_people_used_are_refused(label: str) -> Non
 
 def test_a_phrase_people_used_is_a_label() -> None:
     assert labelling.checked_label("“Bus timetable.”", BUS) == "Bus timetable"
+
+
+def test_a_clause_is_not_a_label() -> None:
+    damp = [Entry("checkin:1", TOPICS["damp"][0], "Member 1")]
+    with pytest.raises(labelling.Unlabelled, match="verb"):
+        labelling.checked_label("landlord ignored", damp)
 
 
 def test_a_name_is_never_a_label() -> None:
@@ -164,6 +170,7 @@ def test_quotes_are_whole_sentences_of_the_clusters_entries() -> None:
     ]
     for bad in (
         quote("checkin:0", "The bus timetable changed again"),  # a fragment
+        quote("checkin:0", "two families missed the clinic."),  # the end of a sentence
         quote("checkin:99", TOPICS["bus"][0]),  # outside the cluster
         quote("checkin:3", INJECTION),  # an entry that speaks to the summariser
     ):
