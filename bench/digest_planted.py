@@ -50,7 +50,7 @@ def evaluate() -> dict[str, dict[str, float]]:
     entries, theme_of = _entries()
     history = list(planted.history())
     variants: dict[str, dict[str, Any]] = {"offline, every step": {}}
-    for step in ("history", "stem", "names", "stock"):
+    for step in ("history", "stem", "names", "stock", "split"):
         variants[f"offline without {step}"] = {
             "steps": dataclasses.replace(Steps(), **{step: False})
         }

@@ -1,6 +1,7 @@
 """Themes by meaning: the entries' embeddings from the OpenAI-compatible server's
 `/v1/embeddings` (OpenAI, Ollama, vLLM and llama.cpp all serve it), clustered and written up
-by the offline summariser's own steps (phrase labels, a central sentence, verbatim quotes).
+by the offline summariser's own steps (phrase labels, a central sentence, verbatim quotes);
+an entry of several full thoughts is embedded sentence by sentence as well.
 
 Only the entries the summariser was given are sent, in the order given, in batches; a missing or
 malformed vector is a failure like any other, and the caller falls back to the offline
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from openai import AsyncOpenAI
 
 from bot.summarise.base import Entry, Theme
-from bot.summarise.offline import summarise_sync
+from bot.summarise.offline import summarise_sync, thoughts
 
 BATCH = 256  # texts per request: well inside every server's limit
 
@@ -48,9 +49,15 @@ async def themes(
     max_quotes: int,
     history: Sequence[str] = (),
 ) -> tuple[tuple[Theme, ...], tuple[str, ...]]:
-    """Themes of `entries` clustered on their embeddings."""
-    vectors = await embed(client, model, [e.text for e in entries])
-    by_id = {e.id: v for e, v in zip(entries, vectors, strict=True)}
+    """Themes of `entries` clustered on their embeddings. An entry of several full thoughts
+    has each sentence embedded too: the summariser clusters such entries sentence by
+    sentence."""
+    parts = list(dict.fromkeys(p for e in entries if len(ts := thoughts(e.text)) > 1 for p in ts))
+    vectors = await embed(client, model, [*(e.text for e in entries), *parts])
+    by_key: dict[str, Sequence[float]] = {
+        e.id: v for e, v in zip(entries, vectors[: len(entries)], strict=True)
+    }
+    by_key.update(zip(parts, vectors[len(entries) :], strict=True))
     return await asyncio.to_thread(
-        summarise_sync, list(entries), max(1, max_themes), max(1, max_quotes), history, by_id
+        summarise_sync, list(entries), max(1, max_themes), max(1, max_quotes), history, by_key
     )

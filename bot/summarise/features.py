@@ -96,6 +96,7 @@ class Steps:
     stem: bool = True  # Snowball stems
     names: bool = True  # people's names out of features and labels
     stock: bool = True  # stock remarks out of features and quotes
+    split: bool = True  # an entry of several full thoughts clustered sentence by sentence
 
 
 class Analyzer:

@@ -38,7 +38,7 @@ from tenacity import (
 )
 
 from bot.config import BUNDLED_PROMPTS, LLMSettings
-from bot.summarise import embeddings
+from bot.summarise import embeddings, labelling
 from bot.summarise.base import Entry, Quote, Summariser, Summary, Theme
 from bot.summarise.prompts import load_templates
 
@@ -297,7 +297,10 @@ class LLMSummariser:
                         max_quotes=max_quotes,
                         history=history,
                     )
-                    return Summary(*found, self.name)
+                    if not self._settings.model:  # no chat model: worded offline
+                        return Summary(*found, self.name)
+                    named = await self._label(client, found[0], by_id, max_quotes)
+                    return Summary(named, found[1], self.name)
                 limit = asyncio.Semaphore(MAP_CONCURRENCY)
                 job = _Job(client, by_id, max_themes, max_quotes, limit)
                 result = await self._summarise(job, list(by_id.values()))
@@ -305,6 +308,36 @@ class LLMSummariser:
             log.warning("llm summariser failed (%s); using the offline one", describe(exc))
             return await self._fall_back(entries, max_themes, max_quotes, history)
         return Summary(result.themes, result.questions, self.name)
+
+    async def _label(
+        self, client: AsyncOpenAI, themes: Sequence[Theme], by_id: Mapping[str, Entry], most: int
+    ) -> tuple[Theme, ...]:
+        """The chat model's label and sentence for each cluster; see labelling.py."""
+        template = self._templates["label.j2"]
+        frame = template.render(data="", tag="0" * 16, count=99999, max_quotes=most)
+        budget = max(self._settings.max_input_tokens - estimate_tokens(frame), MIN_DATA_TOKENS)
+
+        def render(chunk: Sequence[Mapping[str, str]]) -> str:
+            data = labelling.prompt_items(chunk)
+            return template.render(
+                data=data, tag=delimiter_tag(data), count=len(chunk), max_quotes=most
+            )
+
+        async def ask(prompt: str) -> str | None:
+            return await self._complete(client, [{"role": "user", "content": prompt}])
+
+        named, kept = await labelling.relabel(
+            themes,
+            by_id,
+            ask=ask,
+            render=render,
+            budget_chars=budget * CHARS_PER_TOKEN,
+            most=most,
+            concurrency=MAP_CONCURRENCY,
+        )
+        if kept:
+            log.warning("llm labels: %d of %d themes keep their offline wording", kept, len(named))
+        return named
 
     def _client(self) -> AsyncOpenAI:
         # The client's own retries are off: tenacity retries here, with the settings' limit.

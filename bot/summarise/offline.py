@@ -3,12 +3,14 @@ caller has them), each labelled by a phrase people used, opened by its most cent
 quoted verbatim. No network; deterministic for the same input (duplicates are folded, documents
 are ordered, every random choice is seeded).
 
-What each step bought, on the planted week of `bench/planted.py` (115 entries, five themes in
-varied words, first names across themes, stock remarks; `python -m bench --only digest` reports
-the same): with every step, 3 of 5 themes recovered at a mean purity of 0.41; without fitting on
-the group's history 3 at 0.34; without Snowball stems 3 at 0.35; with names left in 2 at 0.41;
-with stock remarks left in 3 at 0.38. Before these steps, 0 of 5 at 0.22. Clustered on
-embeddings that say what each text is about: 5 of 5 at 1.00.
+What each step buys, on the planted week of `bench/planted.py` (115 entries, five themes in
+varied words, first names across themes, stock remarks, four entries that mix two themes;
+`python -m bench --only digest` reports the same): with every step, 4 of 5 themes recovered at
+a mean purity of 0.43; without fitting on the group's history 2 at 0.33; without Snowball stems
+4 at 0.43 (before the split step: 3 at 0.35, against 3 at 0.41 with them); with names left in
+4 at 0.39; with stock remarks left in 2 at 0.35; without splitting entries of several full
+thoughts at sentence level 3 at 0.41. Before these steps, 0 of 5 at 0.22. Clustered on
+embeddings that say what each text is about: 5 of 5 at 1.00, split or not.
 
 scikit-learn is imported inside the worker function: start-up stays fast, and the CPU work runs
 in a thread so the event loop keeps answering."""
@@ -24,7 +26,7 @@ from bot.summarise import clusters, features, phrases, quotes
 from bot.summarise.base import Entry, Quote, Summary, Theme
 from bot.summarise.sentences import sentences
 
-__all__ = ["OfflineSummariser", "sentences", "summarise_sync"]
+__all__ = ["OfflineSummariser", "sentences", "summarise_sync", "thoughts"]
 
 # Only the texts nearest a theme's centre are searched for its sentence and quotes.
 QUOTE_CANDIDATES = 12
@@ -39,14 +41,16 @@ def _normal(text: str) -> str:
 
 @dataclass
 class _Doc:
-    """One distinct text and every entry that carries it (duplicates fold into one)."""
+    """One distinct text and every entry that carries it (duplicates fold into one). `part`:
+    when the text is one sentence of an entry that was split, that sentence."""
 
     key: str
     entries: list[Entry]
+    part: str | None = None
 
     @property
     def text(self) -> str:
-        return self.entries[0].text
+        return self.part if self.part is not None else self.entries[0].text
 
 
 class OfflineSummariser:
@@ -75,7 +79,8 @@ def summarise_sync(
     steps: features.Steps | None = None,
 ) -> tuple[tuple[Theme, ...], tuple[str, ...]]:
     """Themes and questions. `history`: the group's earlier shareable texts, to fit the feature
-    space on more than one week; `vectors`: entry id -> embedding, to cluster by meaning;
+    space on more than one week; `vectors`: entry id (or a split entry's sentence) ->
+    embedding, to cluster by meaning;
     `steps`: which steps to take (all, but for measuring what each buys)."""
     docs = _fold(entries)
     if not docs:
@@ -122,6 +127,9 @@ def _summarise(
     names = features.names([*texts, *history]) if steps.names else frozenset()
     analyzer = features.Analyzer(names, stem=steps.stem)
     stock = features.stock_sentences([*texts, *history], analyzer) if steps.stock else frozenset()
+    if steps.split:
+        docs = _split(docs, stock)
+        texts = [d.text for d in docs]
     clean = [features.without(t, stock) for t in texts]
     corpus = len(docs) + len(history)
     vectorizer = TfidfVectorizer(
@@ -168,7 +176,9 @@ def _embedded(docs: list[_Doc], vectors: Mapping[str, Sequence[float]]) -> Any:
 
     rows = []
     for doc in docs:
-        found = [vectors[e.id] for e in doc.entries if e.id in vectors]
+        # A sentence of a split entry has its own vector when the caller embedded it.
+        found = [vectors[doc.text]] if doc.part is not None and doc.text in vectors else []
+        found = found or [vectors[e.id] for e in doc.entries if e.id in vectors]
         if not found:
             raise ValueError("an entry has no embedding")
         rows.append(np.mean(np.asarray(found, dtype=np.float32), axis=0))
@@ -197,6 +207,28 @@ def _drop_rare_phrases(tfidf: Any, terms: Any) -> Any:
     out = out.tocsr()
     out.eliminate_zeros()
     return normalize(out)
+
+
+def thoughts(text: str, stock: frozenset[str] = frozenset()) -> list[str]:
+    """The full-thought sentences of a text, stock remarks left out: two or more, and the
+    text is clustered sentence by sentence (an entry can speak of two themes)."""
+    return [s for s in sentences(text) if quotes.full_thought(s) and _normal(s) not in stock]
+
+
+def _split(docs: list[_Doc], stock: frozenset[str]) -> list[_Doc]:
+    """Each text of two or more full thoughts becomes one text per thought; each keeps the
+    entries it came from, so the entry counts in every theme one of its thoughts joins, and a
+    quote from it is still a whole sentence of it."""
+    by_key: dict[str, _Doc] = {}
+    for doc in docs:
+        parts = thoughts(doc.text, stock)
+        if len(parts) < 2:
+            by_key.setdefault(doc.key, _Doc(doc.key, [], doc.part)).entries.extend(doc.entries)
+            continue
+        for part in parts:
+            key = _normal(part)
+            by_key.setdefault(key, _Doc(key, [], part)).entries.extend(doc.entries)
+    return [by_key[k] for k in sorted(by_key)]
 
 
 def _fold(entries: list[Entry]) -> list[_Doc]:
@@ -232,7 +264,8 @@ def _theme(week: _Space, members: list[int], labels: list[int], cluster: int, mo
     stop = features.stop_words()
     ordered_texts = [week.clean[i] for i in order]
     label = phrases.label(ordered_texts, weight, stop, week.analyzer.stem, week.names)
-    entries = [e for i in members for e in week.docs[i].entries]
+    # An entry split in two can have both its thoughts in one theme: counted once.
+    entries = list({e.id: e for i in members for e in week.docs[i].entries}.values())
     opening, chosen = _sentences(week, order, centre, most)
     summary = opening or _count_sentence(entries)
     return Theme(label or "short notes", summary, chosen, tuple(e.id for e in _ordered(entries)))
@@ -251,7 +284,7 @@ def _sentences(
     candidates: list[tuple[int, int, int, float, int, str]] = []
     for rank, index in enumerate(order[:QUOTE_CANDIDATES]):
         doc = week.docs[index]
-        if quotes.is_instruction(doc.text):
+        if any(quotes.is_instruction(e.text) for e in doc.entries):  # the whole entry's words
             continue
         parts = [
             p for p in sentences(doc.text) if quotes.quotable(p) and _normal(p) not in week.stock
@@ -297,7 +330,7 @@ def _ordered(entries: list[Entry]) -> list[Entry]:
 
 
 def _plain_theme(docs: list[_Doc], max_quotes: int) -> Theme:
-    entries = [e for d in docs for e in d.entries]
+    entries = list({e.id: e for d in docs for e in d.entries}.values())
     chosen: list[Quote] = []
     for doc in docs:
         if len(chosen) >= max_quotes or quotes.is_instruction(doc.text):

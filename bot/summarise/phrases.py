@@ -100,7 +100,7 @@ _IRREGULAR = frozenset(
 )
 
 
-def _verb(word: str) -> bool:
+def past_verb(word: str) -> bool:
     """A past-tense verb, as far as its form shows (not a noun like "need" or "bed")."""
     return word in _IRREGULAR or (len(word) > 4 and word.endswith("ed"))
 
@@ -122,10 +122,10 @@ def label(
         if len(positive) < 2 or content[0] <= 0 or content[-1] <= 0:
             continue  # both ends must be words of the theme
         words = [w for w in next(iter(spellings)).split()]
-        if _verb(words[-1]):
+        if past_verb(words[-1]):
             continue  # "people asked": a clause, not a name for a theme
         score = sum(positive) / len(key) ** 0.5
-        if _verb(words[0]):
+        if past_verb(words[0]):
             score *= 0.6  # "ran the cardiogram" names what was done, after what it was about
         score *= 1.0 + 0.5 * (count - 1)
         if shared and count < 2:

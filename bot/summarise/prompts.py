@@ -10,7 +10,7 @@ import jinja2
 
 from bot.errors import ConfigError
 
-TEMPLATES = ("system.j2", "map.j2", "reduce.j2")
+TEMPLATES = ("system.j2", "map.j2", "reduce.j2", "label.j2")
 
 
 def load_templates(directory: Path) -> dict[str, jinja2.Template]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 import time
@@ -29,7 +30,7 @@ from aiohttp import web
 Behaviour = Callable[["FakeOpenAI", dict[str, Any]], Awaitable[web.StreamResponse]]
 Answer = dict[str, Any] | str | Callable[[dict[str, Any]], dict[str, Any] | str]
 
-BLOCK = re.compile(r"<(entries|themes)-([0-9a-f]+)>\n(.*?)\n</\1-\2>", re.DOTALL)
+BLOCK = re.compile(r"<(entries|themes|cluster)-([0-9a-f]+)>\n(.*?)\n</\1-\2>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,19 @@ def themes_of(body: dict[str, Any]) -> dict[str, Any]:
     if found is None or found[0] != "themes":
         return {}
     return dict(json.loads(found[2]))
+
+
+def cluster_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entries of one theme a label request carries ([] for any other request)."""
+    found = block(body)
+    if found is None or found[0] != "cluster":
+        return []
+    return list(json.loads(found[2]))
+
+
+def is_label(body: dict[str, Any]) -> bool:
+    found = block(body)
+    return found is not None and found[0] == "cluster"
 
 
 def is_merge(body: dict[str, Any]) -> bool:
@@ -117,6 +131,43 @@ def themes_from(body: dict[str, Any], count: int = 2, quotes: int = 1) -> dict[s
         for n, group in enumerate(groups, 1)
     ]
     return {"themes": themes, "questions": ["What surprised us most?"]}
+
+
+_LABEL_WORD = re.compile(r"[a-z]{3,}")
+
+
+def label_from(body: dict[str, Any]) -> dict[str, Any]:
+    """A well-behaved model's label for a cluster: the two words its entries share most,
+    written as one of them wrote them; its summary and quote a whole sentence of the first
+    entry that does not speak to the summariser."""
+    from bot.summarise.features import stop_words
+    from bot.summarise.phrases import past_verb
+
+    stop = stop_words()
+
+    items = [e for e in cluster_of(body) if "instructions" not in e["text"]] or cluster_of(body)
+    pairs: dict[str, int] = {}
+    for e in items:
+        # Neighbouring plain lower-case words as written (a capitalised name is never one).
+        words = [w.strip(".,;:!?\"'()") for w in e["text"].split()]
+        for a, b in {(a, b) for a, b in itertools.pairwise(words)}:
+            if past_verb(b):
+                continue  # "landlord ignored": a clause, not a name
+            if all(_LABEL_WORD.fullmatch(w) and w not in stop for w in (a, b)):
+                pairs[f"{a} {b}"] = pairs.get(f"{a} {b}", 0) + 1
+    label = max(sorted(pairs), key=lambda p: pairs[p]) if pairs else "short notes here"
+    first = items[0]
+    sentence = re.split(r"(?<=[.!?])\s", first["text"].strip(), maxsplit=1)[0]
+    return {
+        "label": label,
+        "summary": f"Several members of the group wrote about {label} this week.",
+        "quotes": [{"entry_id": first["id"], "text": sentence}],
+    }
+
+
+def labels() -> Behaviour:
+    """Label requests answered by `label_from`; any other request as `good()` answers it."""
+    return answer(lambda body: label_from(body) if is_label(body) else themes_from(body))
 
 
 def invented_from(body: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +285,7 @@ class FakeOpenAI:
         self.embedder = embedder or hashed_words
         self.embeddings_status: int | None = None
         self.embedded: list[list[str]] = []  # the inputs of every embeddings request
-        self.default = default or good()
+        self.default = default or labels()
         self.received: list[Received] = []
         self.closing = asyncio.Event()
         self._queue: deque[Behaviour] = deque()

@@ -52,6 +52,7 @@ def summariser(fake: FakeOpenAI) -> LLMSummariser:
     settings = LLMSettings(
         base_url=fake.base_url,
         api_key=SecretStr("test-key"),
+        model="",  # no chat model: the clusters are worded offline (test_labelling: with one)
         embeddings_model="fake-embed",
         timeout_seconds=5.0,
         max_retries=0,
@@ -89,3 +90,18 @@ async def test_many_entries_go_in_batches(fake: FakeOpenAI) -> None:
     summary = await summariser(fake).summarise(many, max_themes=3, max_quotes=1)
     assert summary.summariser == "llm"
     assert [len(batch) for batch in fake.embedded] == [BATCH, 5]
+
+
+async def test_an_entry_of_two_themes_is_embedded_and_clustered_by_sentence(
+    fake: FakeOpenAI,
+) -> None:
+    bus, damp = TOPICS["bus"][0], TOPICS["damp"][0]
+    mixed = Entry("checkin:mixed", f"{bus} {damp}", "Member Z")
+    summary = await summariser(fake).summarise([*entries(), mixed], max_themes=4, max_quotes=3)
+    assert summary.summariser == "llm"
+    assert fake.embedded[0][-2:] == [bus, damp]  # each of its sentences embedded as well
+    holding = [t for t in summary.themes if "checkin:mixed" in t.entry_ids]
+    assert len(holding) == 2  # it speaks of both themes, and counts in each
+    for theme in summary.themes:
+        for quote in theme.quotes:  # a whole sentence of it, never a fragment
+            assert quote.entry_id != "checkin:mixed" or quote.text in (bus, damp)

@@ -554,7 +554,7 @@ def test_a_missing_or_broken_prompt_fails_at_start(tmp_path: Path) -> None:
     digest.mkdir()
     with pytest.raises(ConfigError, match=r"system\.j2 is missing"):
         LLMSummariser(LLMSettings(), RecordingFallback(), prompts_dir=tmp_path)
-    for name in ("system.j2", "map.j2", "reduce.j2"):
+    for name in ("system.j2", "map.j2", "reduce.j2", "label.j2"):
         (digest / name).write_text("{{ data }}", encoding="utf-8")
     (digest / "map.j2").write_text("{{ entries_json }}", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"map\.j2.*entries_json"):

@@ -47,7 +47,7 @@ PEOPLE = ["Member a1", "Member b2", "Member c3", "Ada Lovelace", "Member d4"]
 
 
 def planted() -> list[Entry]:
-    out = []
+    out: list[Entry] = []
     topics = (("transport", TRANSPORT), ("cardiogram", CARDIOGRAM), ("housing", HOUSING))
     for topic, texts in topics:
         for i, text in enumerate(texts):
@@ -178,7 +178,7 @@ def test_sentences_are_exact_substrings() -> None:
 def synthetic(n: int) -> list[Entry]:
     rnd = random.Random(3)
     pools = [TRANSPORT, CARDIOGRAM, HOUSING]
-    out = []
+    out: list[Entry] = []
     for i in range(n):
         pool = pools[i % 3]
         text = " ".join(rnd.sample(pool, 2)) + f" Note {i}."
@@ -193,4 +193,19 @@ def test_two_thousand_entries_stay_fast() -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 10, elapsed  # about 1 s on two cores; 10,000 take under 5 s
     assert 3 <= len(themes) <= 5
-    assert sum(len(t.entry_ids) for t in themes) == 2000
+    # Every entry in a theme; an entry of two thoughts may sit in the theme of each.
+    assert {i for t in themes for i in t.entry_ids} == {e.id for e in entries}
+    assert all(len(set(t.entry_ids)) == len(t.entry_ids) for t in themes)
+
+
+def test_an_entry_that_mixes_two_themes_joins_both() -> None:
+    mixed = Entry("mixed:0", f"{TRANSPORT[0]} {HOUSING[0]}", "Member z9")
+    entries = [*planted(), mixed]
+    themes, _questions = summarise_sync(entries, 5, 3)
+    holding = [t for t in themes if "mixed:0" in t.entry_ids]
+    topics = [Counter(i.split(":")[0] for i in t.entry_ids).most_common(1)[0][0] for t in holding]
+    assert sorted(topics) == ["housing", "transport"]
+    for theme in holding:  # quoted, it is a whole sentence of the entry, never a fragment
+        for quote in theme.quotes:
+            if quote.entry_id == "mixed:0":
+                assert quote.text in (TRANSPORT[0], HOUSING[0])

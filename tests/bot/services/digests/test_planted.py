@@ -25,7 +25,7 @@ from bot.summarise.factory import make_summariser
 from tests.bot.services.digests.scene import MON, build, every_text
 from tests.support import world
 from tests.support.clock import Clock
-from tests.support.fake_openai import FakeOpenAI
+from tests.support.fake_openai import FakeOpenAI, answer, label_from
 
 
 @dataclass
@@ -66,7 +66,7 @@ async def seed(deps: Deps) -> Seeded:
 
 
 def scored(digest: Digest, seeded: Seeded) -> planted.Score:
-    themes = digest.themes
+    themes = digest.themes or []
     return planted.score([(t["entry_ids"], t["quote_ids"]) for t in themes], seeded.theme_of)
 
 
@@ -74,7 +74,7 @@ QUOTE = re.compile(r"> “(.+?)” \((Member [A-Z]+|[^)]+)\)")
 
 
 def assert_reads_well(digest: Digest, seeded: Seeded) -> None:
-    themes = digest.themes
+    themes = digest.themes or []
     assert themes
     for theme in themes:
         words = theme["label"].split()
@@ -124,11 +124,13 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
-def with_embeddings(deps: Deps, fake: FakeOpenAI) -> Deps:
+def with_embeddings(deps: Deps, fake: FakeOpenAI, chat_model: str = "") -> Deps:
+    """The model path: embeddings, and with `chat_model` the model's labels too."""
     llm = deps.settings.llm.model_copy(
         update={
             "base_url": fake.base_url,
             "api_key": SecretStr("test-key"),
+            "model": chat_model,
             "embeddings_model": "fake-embed",
             "timeout_seconds": 5.0,
             "max_retries": 0,
@@ -169,3 +171,33 @@ async def test_embeddings_failing_fall_back_to_offline(
     digest = await build(with_embeddings(deps, fake), seeded.group_id)
     assert digest.summariser == "offline (fallback)"
     assert scored(digest, seeded).recovered >= 3
+
+
+async def test_the_model_labels_the_planted_themes(
+    deps: Deps, clock: Clock, fake: FakeOpenAI
+) -> None:
+    """Clusters on embeddings, labels and sentences from the chat model (the real `openai`
+    client over loopback); one cluster gets an invalid answer and keeps its offline wording."""
+    seeded = await seed(deps)
+    clock.now = MON + timedelta(days=4)
+    bad = {"label": "complete success", "summary": "This week was a complete success."}
+    fake.script(answer(bad))
+    model = with_embeddings(deps, fake, chat_model="fake-chat")
+    group = await build(model, seeded.group_id)
+    assert group.summariser == "llm"
+    score = scored(group, seeded)
+    assert score.recovered == 5, score
+    assert score.purity >= 0.9, score
+    assert_reads_well(group, seeded)
+    labels = [t["label"] for t in group.themes or []]
+    said = [label_from(body)["label"] for body in fake.requests]
+    assert len(said) >= 5  # one label request a cluster
+    assert "complete success" not in labels  # the invalid answer: offline wording kept
+    assert said[0] not in labels or labels.count(said[0]) == 1
+    assert sum(label in labels for label in said[1:]) >= 4  # the model's labels, the rest
+    leader = await build(model, seeded.group_id, "leader")
+    for canary in planted.CANARIES:
+        for digest in (group, leader):
+            assert canary not in every_text(digest)
+        assert not any(canary in r.raw for r in fake.received)  # no chat request carried it
+        assert not any(canary in t for batch in fake.embedded for t in batch)
