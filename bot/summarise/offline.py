@@ -210,9 +210,19 @@ def _drop_rare_phrases(tfidf: Any, terms: Any) -> Any:
 
 
 def thoughts(text: str, stock: frozenset[str] = frozenset()) -> list[str]:
-    """The full-thought sentences of a text, stock remarks left out: two or more, and the
-    text is clustered sentence by sentence (an entry can speak of two themes)."""
-    return [s for s in sentences(text) if quotes.full_thought(s) and _normal(s) not in stock]
+    """The full-thought sentences of a text, stock remarks and next steps left out: two or
+    more, and the text is clustered sentence by sentence (an entry can speak of two themes).
+    A next step on its own would make a theme of to-dos."""
+    return [
+        s
+        for s in sentences(text)
+        if quotes.full_thought(s) and not quotes.is_plan(s) and _normal(s) not in stock
+    ]
+
+
+def _without_plans(text: str) -> str:
+    """The text without its next steps (a round's "what next" answer may be nothing else)."""
+    return " ".join(s for s in sentences(text) if not quotes.is_plan(s))
 
 
 def _split(docs: list[_Doc], stock: frozenset[str]) -> list[_Doc]:
@@ -262,7 +272,8 @@ def _theme(week: _Space, members: list[int], labels: list[int], cluster: int, mo
     top = np.argsort(-distinct)[:300]
     weight = {str(week.terms[i]): float(distinct[i]) for i in top if distinct[i] > 0}
     stop = features.stop_words()
-    ordered_texts = [week.clean[i] for i in order]
+    # A label is what people saw or learned, never a to-do: next steps are left out of it.
+    ordered_texts = [_without_plans(week.clean[i]) for i in order]
     label = phrases.label(ordered_texts, weight, stop, week.analyzer.stem, week.names)
     # An entry split in two can have both its thoughts in one theme: counted once.
     entries = list({e.id: e for i in members for e in week.docs[i].entries}.values())

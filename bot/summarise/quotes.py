@@ -30,7 +30,12 @@ _INSTRUCTION = re.compile(
 _PLAN = re.compile(
     r"^\s*(?:next\b|try\b|we(?:'ll|’ll| will| plan| are going| need to| should)\b|"
     r"i(?:'ll|’ll| will| plan)\b|plan\b|let'?s\b|ask\b|bring\b|draft\b|book\b|call\b|"
-    r"check\b|make sure\b|follow up\b|keep\b|start\b|stop\b|add\b|write\b|send\b)",
+    r"check\b|make sure\b|follow up\b|keep\b|start\b|stop\b|add\b|write\b|send\b|"
+    # Imperatives of verbs that rarely open a sentence as a noun ("Share the count with the
+    # clinic team."): a to-do, whatever field it came from.
+    r"share\b|invite\b|tell\b|repeat\b|agree\b|review\b|meet\b|involve\b|include\b|"
+    r"offer\b|give\b|take\b|get\b|go\b|find out\b|remind\b|prepare\b|arrange\b|"
+    r"ring\b|phone\b|email\b|schedule\b|explore\b)",
     re.IGNORECASE,
 )
 

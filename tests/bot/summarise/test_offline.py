@@ -209,3 +209,19 @@ def test_an_entry_that_mixes_two_themes_joins_both() -> None:
         for quote in theme.quotes:
             if quote.entry_id == "mixed:0":
                 assert quote.text in (TRANSPORT[0], HOUSING[0])
+
+
+def test_next_steps_name_no_theme_and_open_none() -> None:
+    said = [
+        "The clinic counted referrals for a second week; they stayed low. Two weeks in a row "
+        "is more than luck. Share the count with the clinic team.",
+        "A daughter told us what a good day looks like for her dad. Families change the plan "
+        "more than any form. Invite families to every first visit.",
+        "Invite families to every first visit.",
+        "Share the count with the clinic team.",
+    ]
+    plans = [Entry(f"said:{n}", text, f"Member q{n}") for n, text in enumerate(said)]
+    themes, _questions = summarise_sync([*planted(), *plans], 8, 3)
+    for theme in themes:
+        assert not theme.label.lower().startswith(("invite", "share")), theme.label
+        assert not theme.summary.startswith(("Invite families", "Share the count")), theme
