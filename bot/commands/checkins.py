@@ -36,24 +36,8 @@ FIELDS = (
         initial="50",
         hint="0 to 100",
     ),
-    FormField(
-        "visibility",
-        "Who can read it",
-        "select",
-        required=False,
-        options=privacy.VISIBILITIES,
-        initial="group",
-        hint="group: the group; facilitators: facilitators only; private: only you",
-    ),
-    FormField(
-        "named",
-        "Quote me by name",
-        "select",
-        required=False,
-        options=("no", "yes"),
-        initial="no",
-        hint="no: quoted anonymously, under a label that lasts one digest",
-    ),
+    forms.visibility_field("group: the group; facilitators: facilitators only; private: only you"),
+    forms.named_field("no: quoted anonymously, under a label that lasts one digest"),
 )
 EXPERIMENT_NAME = "experiment"
 MAX_CHOICES = 100  # platforms cap select menus around here

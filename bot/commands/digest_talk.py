@@ -35,25 +35,10 @@ DIFFER_FIELDS = (
         max_length=responses.MAX_TEXT,
         hint="In your own words: it may be quoted as written in next week's digest.",
     ),
-    FormField(
-        "visibility",
-        "Who can read it",
-        "select",
-        required=False,
-        options=privacy.VISIBILITIES,
-        initial="group",
-        hint="group: quoted in next week's digest; facilitators: facilitators only; private: "
-        "only you",
+    forms.visibility_field(
+        "group: quoted in next week's digest; facilitators: facilitators only; private: only you"
     ),
-    FormField(
-        "named",
-        "Quote me by name",
-        "select",
-        required=False,
-        options=("no", "yes"),
-        initial="no",
-        hint="no: quoted anonymously",
-    ),
+    forms.named_field("no: quoted anonymously"),
 )
 DIFFER_CHECKS: dict[str, forms.Checker] = {
     "text": lambda v: check_text("text", v, max_length=responses.MAX_TEXT),

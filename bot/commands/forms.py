@@ -9,6 +9,7 @@ from bot.commands.registry import Args
 from bot.domain import Form, FormField
 from bot.domain.text import clean
 from bot.errors import FieldErrors, UserError
+from bot.services.privacy import VISIBILITIES
 
 Checker = Callable[[str], Any]
 
@@ -67,3 +68,29 @@ def validate(args: Args, checks: dict[str, Checker]) -> dict[str, Any]:
     if errors:
         raise FieldErrors(errors)
     return values
+
+
+def visibility_field(hint: str) -> FormField:
+    """Who may read what is written: a select of the visibilities, the group's by default."""
+    return FormField(
+        "visibility",
+        "Who can read it",
+        "select",
+        required=False,
+        options=VISIBILITIES,
+        initial="group",
+        hint=hint,
+    )
+
+
+def named_field(hint: str) -> FormField:
+    """Whether a quote carries its author's name: anonymous unless they say yes."""
+    return FormField(
+        "named",
+        "Quote me by name",
+        "select",
+        required=False,
+        options=("no", "yes"),
+        initial="no",
+        hint=hint,
+    )
