@@ -5,8 +5,6 @@ deactivated user and Slackbot, who must never get a DM."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from bot.app import App, build_app
 from bot.config import Settings, load_settings
 from integrations.slack.adapter import SlackAdapter
 from tests.support.fake_slack import FakeSlack, SlackDriver
+from tests.support.waiting import until
 
 SECRET = "test-signing-secret"
 CHANNEL = "C1"
@@ -72,13 +71,7 @@ class Bot:
         self, done: Callable[[], bool], *, within: float = 10.0, drain: bool = True
     ) -> None:
         """Drain the outbox (and let background work run) until `done()` or fail."""
-        deadline = time.monotonic() + within
-        while not done():
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for the bot")
-            if drain:
-                await self.app.drain_outbox()
-            await asyncio.sleep(0.05)
+        await until(self.app, done, within=within, drain=drain, poll=0.05)
 
     def prompt_dms(self) -> dict[str, int]:
         """user -> how many round prompts (DMs with an Answer button) they received."""

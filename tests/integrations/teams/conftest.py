@@ -7,8 +7,6 @@ and a second bot, who must never get a card."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from bot.app import App, build_app
 from bot.config import Settings, load_settings
 from integrations.teams.adapter import TeamsAdapter
 from tests.support.fake_connector import TEAM_CHANNEL, FakeConnector, Posted, TeamsClient
+from tests.support.waiting import until
 
 PEOPLE = [f"29:u{n:02d}" for n in range(1, 26)]
 FACILITATOR = PEOPLE[0]
@@ -67,13 +66,7 @@ class Bot:
         self, done: Callable[[], bool], *, within: float = 10.0, drain: bool = True
     ) -> None:
         """Drain the outbox (and let background work run) until `done()` or fail."""
-        deadline = time.monotonic() + within
-        while not done():
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for the bot")
-            if drain:
-                await self.app.drain_outbox()
-            await asyncio.sleep(0.02)
+        await until(self.app, done, within=within, drain=drain, poll=0.02)
 
     def prompts(self) -> dict[str, int]:
         """person -> round prompts (cards saying "(round #") they received."""
