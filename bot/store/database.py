@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 
 from bot.errors import ConfigError, NotSaved, NotStorable
 from bot.store.groupcommit import GroupCommit, Work
+from bot.store.sqlite import PATIENCE_MS, connector
 
 T = TypeVar("T")
 
@@ -26,14 +27,18 @@ CONNECT_SECONDS = 15.0
 URL_FIX = "fix bot.database_url (CYCLES_DATABASE_URL)"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers run beside the writer; the busy timeout waits instead of failing at once.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # WAL lets readers run beside the writer. The busy timeout waits for another writer's
+        # lock instead of failing at once; on the loop's thread it is 0 (bot/store/sqlite.py).
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return pragmas
 
 
 class StartupFailed(ConfigError):
@@ -56,17 +61,21 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             path = url.split(":///", 1)[1] if ":///" in url else ""
-            if path and path != ":memory:":
+            on_file = bool(path) and path != ":memory:" and "?" not in path
+            if on_file:
                 _make_folder(Path(path).parent)
+            # A file's statements run on the event loop's thread (bot/store/sqlite.py).
+            creator: dict[str, Any] = {"async_creator": connector(path)} if on_file else {}
+            busy_ms = 0 if on_file else PATIENCE_MS
             # hide_parameters: statements and errors never carry entry text into a log.
             # No reset when a connection goes back to the pool: every session and connection
             # has ended its transaction by then (commit, or the rollback of a failure), and on
             # aiosqlite the pool's extra ROLLBACK is one more trip through the driver's thread,
             # which made a read-only command like `help` take about twice as long.
             self.engine: AsyncEngine = create_async_engine(
-                url, echo=echo, hide_parameters=True, pool_reset_on_return=None
+                url, echo=echo, hide_parameters=True, pool_reset_on_return=None, **creator
             )
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_ms))
         else:
             # pre_ping: a PostgreSQL restart costs one reconnect, not a failed request.
             self.engine = create_async_engine(
