@@ -125,11 +125,15 @@ async def checkin(inv: Invocation, args: Args) -> Result:
     if args.positional and args.fields.get(EXPERIMENT_NAME, "").strip():
         raise UserError("Give the experiment id once: either `checkin <id>` or experiment=<id>.")
     async with inv.deps.db.begin() as session:
-        if inv.source_key:
-            replay = await checkins.find_by_source(session, inv.source_key)
-            if replay is not None:
+        try:
+            experiment, offered = await _chosen(inv, args, session)
+        except UserError:
+            # A replay finds its first check-in even once the experiment has concluded; the
+            # common case learns it is a replay from the write itself (checkins.record).
+            replay = await checkins.find_by_source(session, inv.source_key or "")
+            if inv.source_key and replay is not None:
                 return _saved(replay, replay.experiment_id, "Already saved")
-        experiment, offered = await _chosen(inv, args, session)
+            raise
         if experiment is None:
             fields = (_experiment_field(offered), *FIELDS)
             return forms.ask("Check-in", "checkin", fields, args, intro=INTRO)
@@ -144,8 +148,8 @@ async def checkin(inv: Invocation, args: Args) -> Result:
 
     # The write alone is committed together with other commands' writes: a wave of check-ins
     # is a few transactions, not one each (bot/store/groupcommit.py).
-    async def save(session: AsyncSession) -> CheckIn:
-        saved, _ = await checkins.record(
+    async def save(session: AsyncSession) -> tuple[CheckIn, bool]:
+        return await checkins.record(
             session,
             experiment,
             inv.member_id,
@@ -153,10 +157,9 @@ async def checkin(inv: Invocation, args: Args) -> Result:
             source_key=inv.source_key,
             now=inv.deps.clock(),
         )
-        return saved
 
-    saved = await inv.deps.db.write(save)
-    return _saved(saved, experiment.id, "Saved")
+    saved, created = await inv.deps.db.write(save)
+    return _saved(saved, saved.experiment_id, "Saved" if created else "Already saved")
 
 
 async def checkin_edit(inv: Invocation, args: Args) -> Result:

@@ -85,10 +85,19 @@ class Dispatcher:
             spec, rest = found
             values = {**parsed.fields, **(fields or {})}
             async with self.deps.db.begin() as session:
-                member = await members.ensure_member(session, actor)
-                role = members.effective_role(member, actor, self.deps.settings)
-                member_id = member.id
-            inv = Invocation(self.deps, actor, channel, member_id, role, source_key)
+                who = await members.known(session, actor, channel)
+            role = members.effective_role(who.role, actor, self.deps.settings)
+            inv = Invocation(
+                self.deps,
+                actor,
+                channel,
+                who.member_id,
+                role,
+                source_key,
+                group_id=who.group_id,
+                group_timezone=who.group_timezone,
+                member_timezone=who.timezone,
+            )
             inv.require(spec.min_role, f"use `{spec.name}`")
             args = forms.clean_args(spec.fields, rest, values)
             return await spec.handler(inv, args)

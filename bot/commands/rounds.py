@@ -45,15 +45,15 @@ async def _resolve(session: AsyncSession, inv: Invocation, words: list[str], usa
     if len(words) > 1:
         raise UserError(f"Use `{usage}`.")
     if not words:
-        group = await groups.require_group(session, inv.channel)
-        latest = await svc.latest_open_round(session, group.id)
+        group_id = await groups.require_group_id(session, inv.channel, inv.group_id)
+        latest = await svc.latest_open_round(session, group_id)
         if latest is not None:
             return latest
-        last = await svc.latest_round(session, group.id)
+        last = await svc.latest_round(session, group_id)
         if last is None:
             raise UserError(NO_OPEN_ROUND)
         when = svc.format_time(
-            last.closed_at or last.closes_at, await _reader_timezone(session, inv, group)
+            last.closed_at or last.closes_at, await _timezone_for(session, inv, group_id)
         )
         raise UserError(
             f"There is no open round in this channel; the last one, round #{last.id}, closed on "
@@ -82,16 +82,22 @@ async def _round_here(
             session, round_id, inv.member_id
         ):
             raise missing
-    else:
-        group = await groups.require_group(session, inv.channel)
-        if round_.group_id != group.id:
-            raise missing
+    elif round_.group_id != await groups.require_group_id(session, inv.channel, inv.group_id):
+        raise missing
     return round_
 
 
 async def _reader_timezone(session: AsyncSession, inv: Invocation, group: Group) -> str:
     member = await session.get_one(Member, inv.member_id)
     return svc.tz_of(member, group)
+
+
+async def _timezone_for(session: AsyncSession, inv: Invocation, group_id: int) -> str:
+    """`_reader_timezone` for a group by id, read from the command's own lookup when it is the
+    channel's group."""
+    if group_id == inv.group_id and inv.group_timezone is not None:
+        return svc.zone(inv.member_timezone, inv.group_timezone).key
+    return await _reader_timezone(session, inv, await session.get_one(Group, group_id))
 
 
 def _plural(count: int, word: str) -> str:
@@ -305,12 +311,10 @@ async def round_status(inv: Invocation, args: Args) -> Result:
     facilitator = inv.role >= Role.FACILITATOR
     async with inv.deps.db.begin() as session:
         round_ = await _resolve(session, inv, args.positional, "round status [id]")
-        group = await session.get_one(Group, round_.group_id)
-        timezone = await _reader_timezone(session, inv, group)
-        counts = await svc.progress(session, round_.id)
+        timezone = await _timezone_for(session, inv, round_.group_id)
+        standing = await svc.standing(session, round_.id, inv.member_id)
         report = await svc.delivery_report(session, round_.id) if facilitator else None
-        mine = await svc.member_answers(session, round_.id, inv.member_id)
-        asked = await svc.is_recipient(session, round_.id, inv.member_id)
+    counts = standing.progress
     if round_.state == svc.OPEN:
         when = f"open, closes {svc.format_time(round_.closes_at, timezone)}"
     else:
@@ -319,8 +323,10 @@ async def round_status(inv: Invocation, args: Args) -> Result:
         f"Round #{round_.id} *{round_.title}*: {when}.",
         f"Answered: {counts.answered} of {_plural(counts.recipients, 'member')} ({counts.rate}%).",
     ]
-    if asked:
-        lines.append(f"You answered {len(mine)} of {plural(len(round_.prompts), 'question')}.")
+    if standing.asked:
+        lines.append(
+            f"You answered {standing.answered} of {plural(len(round_.prompts), 'question')}."
+        )
     if report is not None:
         lines.append(
             f"Deliveries: {report.sent} sent, {report.pending} pending, {report.failed} failed."

@@ -41,6 +41,11 @@ class Invocation:
     # The platform's id for this interaction (Slack trigger, Discord interaction): makes a
     # replayed submit a no-op.
     source_key: str | None = None
+    # Read with the member, in the same statement (members.known): the channel's group (None
+    # in a DM or a channel with no group yet), its timezone, and the member's own timezone.
+    group_id: int | None = None
+    group_timezone: str | None = None
+    member_timezone: str | None = None
 
     def require(self, role: Role, doing: str) -> None:
         if self.role < role:

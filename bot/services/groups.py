@@ -50,6 +50,13 @@ async def require_group(session: AsyncSession, channel: ChannelRef) -> Group:
     return group
 
 
+async def require_group_id(session: AsyncSession, channel: ChannelRef, known: int | None) -> int:
+    """`require_group`'s id, without loading the group when the command already read it."""
+    if known is not None and not channel.is_dm:
+        return known
+    return (await require_group(session, channel)).id
+
+
 async def ensure_group(
     session: AsyncSession, channel: ChannelRef, *, name: str, timezone: str
 ) -> Group:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, or_, select
@@ -10,10 +11,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.domain import Actor, MemberInfo, Platform, Role
+from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Role
 from bot.errors import NotFound, UserError
+from bot.services.groups import group_for_channel
 from bot.store.base import utcnow
-from bot.store.models import Group, Member, Workspace
+from bot.store.models import Group, GroupChannel, Member, Workspace
 from bot.store.upsert import get_or_create
 
 # Ids per IN (…) list: well inside every database's limit on bound parameters.
@@ -46,6 +48,83 @@ def _member_query() -> Select[Member]:
             Workspace.external_id == bindparam("workspace"),
             Member.user_id == bindparam("user"),
         )
+    )
+
+
+@dataclass(frozen=True)
+class Known:
+    """Who runs a command and where: the member, and the channel's group (None in a DM or a
+    channel with no group yet)."""
+
+    member_id: int
+    role: str  # as stored (granted with `role add`)
+    timezone: str | None  # the member's own
+    group_id: int | None
+    group_timezone: str | None
+
+
+@functools.cache
+def _known_query() -> Select[int, str, str, str, str | None, int, str]:
+    """The member and the channel's group in one statement, built once (see _member_query)."""
+    bound = (
+        select(GroupChannel.group_id)
+        .where(
+            GroupChannel.platform == bindparam("platform"),
+            GroupChannel.workspace == bindparam("workspace"),
+            GroupChannel.channel == bindparam("channel"),
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Member.id,
+            Member.role,
+            Member.platform_role,
+            Member.display_name,
+            Member.timezone,
+            Group.id,
+            Group.timezone,
+        )
+        .join(Workspace, Member.workspace_id == Workspace.id)
+        .outerjoin(Group, Group.id == bound)
+        .where(
+            Workspace.platform == bindparam("platform"),
+            Workspace.external_id == bindparam("workspace"),
+            Member.user_id == bindparam("user"),
+        )
+    )
+
+
+async def known(session: AsyncSession, actor: Actor, channel: ChannelRef) -> Known:
+    """The member behind `actor` and the channel's group: one read for a known member whose
+    platform details are unchanged (every command starts here), else `ensure_member`'s write."""
+    params = {
+        "platform": str(actor.platform),
+        "workspace": actor.workspace,
+        "user": actor.user_id,
+        "channel": "" if channel.is_dm else channel.channel,
+    }
+    row = (await session.execute(_known_query(), params)).first()
+    if row is None or _changed(actor, row.platform_role, row.display_name, row.timezone):
+        member = await ensure_member(session, actor)
+        group = None if channel.is_dm else await group_for_channel(session, channel)
+        return Known(
+            member.id,
+            member.role,
+            member.timezone,
+            group.id if group is not None else None,
+            group.timezone if group is not None else None,
+        )
+    group_id, group_timezone = (None, None) if channel.is_dm else (row[5], row[6])
+    return Known(row[0], row[1], row[4], group_id, group_timezone)
+
+
+def _changed(actor: Actor, platform_role: str, name: str, timezone: str | None) -> bool:
+    """Whether `ensure_member` would write: what the platform says of the person moved on."""
+    return (
+        platform_role != actor.platform_role.label
+        or bool(actor.display_name and name != actor.display_name)
+        or bool(actor.timezone and not timezone)
     )
 
 
@@ -137,9 +216,9 @@ async def _by_user_id(
     return out
 
 
-def effective_role(member: Member, actor: Actor, settings: Settings) -> Role:
+def effective_role(stored: str, actor: Actor, settings: Settings) -> Role:
     """The highest of: the stored role, what the platform says, and the configured lists."""
-    role = max(Role[member.role.upper()], actor.platform_role)
+    role = max(Role[stored.upper()], actor.platform_role)
     ids = {actor.key, actor.user_id}
     if ids & set(settings.bot.facilitators):
         role = max(role, Role.FACILITATOR)

@@ -31,13 +31,16 @@ class Here:
 
 async def here(session: AsyncSession, inv: Invocation) -> Here:
     channel = inv.channel
-    group = None if channel.is_dm else await groups.group_for_channel(session, channel)
+    group_id = inv.group_id  # read with the member; a channel with none may have one by now
+    if group_id is None and not channel.is_dm:
+        group = await groups.group_for_channel(session, channel)
+        group_id = group.id if group is not None else None
     return Here(
         member_id=inv.member_id,
         platform=str(channel.platform),
         workspace=channel.workspace,
         is_dm=channel.is_dm,
-        group_id=group.id if group is not None else None,
+        group_id=group_id,
     )
 
 

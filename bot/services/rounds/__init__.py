@@ -42,6 +42,7 @@ from bot.services.rounds.queries import (
     OPEN,
     DeliveryReport,
     Progress,
+    Standing,
     delivery_report,
     get_round,
     is_recipient,
@@ -54,6 +55,7 @@ from bot.services.rounds.queries import (
     prompts_of,
     recipient_rounds,
     shared_entries,
+    standing,
     unanswered_recipients,
 )
 from bot.services.rounds.questions import (
@@ -86,6 +88,7 @@ __all__ = [
     "Progress",
     "Question",
     "Saved",
+    "Standing",
     "Started",
     "answer_button",
     "answer_from_reply",
@@ -126,6 +129,7 @@ __all__ = [
     "send_due_reminders",
     "shared_entries",
     "sharing_phrase",
+    "standing",
     "start_round",
     "start_scheduled_round",
     "summarise",

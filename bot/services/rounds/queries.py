@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Visibility
@@ -24,6 +24,15 @@ class Progress:
     @property
     def rate(self) -> int:
         return round(100 * self.answered / self.recipients) if self.recipients else 0
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A round's progress, and one member's part in it."""
+
+    progress: Progress
+    asked: bool  # the member is one of its recipients
+    answered: int  # questions the member answered
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,23 @@ async def progress(session: AsyncSession, round_id: int) -> Progress:
         select(func.count(distinct(Response.member_id))).where(Response.round_id == round_id)
     )
     return Progress(int(recipients or 0), int(answered or 0))
+
+
+async def standing(session: AsyncSession, round_id: int, member_id: int) -> Standing:
+    """`progress`, `is_recipient` and the member's answers counted, in one statement."""
+    mine = (Response.round_id == round_id, Response.member_id == member_id)
+    query = select(
+        select(func.count()).where(RoundRecipient.round_id == round_id).scalar_subquery(),
+        select(func.count(distinct(Response.member_id)))
+        .where(Response.round_id == round_id)
+        .scalar_subquery(),
+        select(func.count(distinct(Response.prompt_key))).where(*mine).scalar_subquery(),
+        exists()
+        .where(RoundRecipient.round_id == round_id, RoundRecipient.member_id == member_id)
+        .correlate(None),
+    )
+    recipients, answered, mine_count, asked = (await session.execute(query)).one()
+    return Standing(Progress(int(recipients or 0), int(answered or 0)), bool(asked), mine_count)
 
 
 async def delivery_report(session: AsyncSession, round_id: int) -> DeliveryReport:

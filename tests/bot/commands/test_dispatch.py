@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+from sqlalchemy import event, select
+
+from bot.commands import make_dispatcher
 from bot.commands.dispatch import Dispatcher
 from bot.commands.registry import Args, CommandSpec, Result
-from bot.domain import Actor, Platform, Reply
+from bot.domain import Actor, MemberInfo, Platform, Reply
 from bot.services.context import Deps, Invocation
-from tests.support.chat import HERE
+from bot.store.database import Database
+from bot.store.models import Member
+from tests.support.chat import ADA, BEA, FAY, HERE, channel_with, said
 
 
 async def test_commands_take_turns(deps: Deps) -> None:
@@ -88,3 +96,52 @@ async def test_a_command_cancelled_while_waiting_gives_up_its_place(deps: Deps) 
     assert [r.message.text for r in await asyncio.gather(first, third)] == ["done", "done"]
     # Nothing is held: the next command runs at once.
     assert (await asyncio.wait_for(dispatcher.handle(ada, HERE, "slow"), 1)).message.text == "done"
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every statement the database is sent meanwhile."""
+    sent: list[str] = []
+
+    def record(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_known_member_costs_one_read_for_who_and_where(deps: Deps) -> None:
+    """Who the person is and which group the channel belongs to are read in one statement, so
+    that a wave of commands costs a few statements each: a check-in three (who and where, the
+    experiment, the write), `round status` three (who and where, the round, the counts)."""
+    channel_with(deps, [MemberInfo(p.user_id, p.display_name) for p in (ADA, BEA)])
+    bot = make_dispatcher(deps)
+    await said(bot, FAY, 'experiment new title="Home visits" hypothesis="h" try="t" expect="e"')
+    await said(bot, FAY, "round start")
+    checkin = "checkin 1 happened=visit{n} surprise=60 confidence=55"
+    await said(bot, ADA, checkin.format(n=0), source_key="k0")
+    await said(bot, ADA, "round status")
+    with statements(deps.db) as sent:
+        saved = await said(bot, ADA, checkin.format(n=1), source_key="k1")
+    assert saved.startswith("Saved check-in #2"), saved
+    assert len(sent) == 3, sent
+    with statements(deps.db) as sent:
+        status = await said(bot, ADA, "round status")
+    assert "You answered 0 of" in status, status
+    assert len(sent) == 3, sent
+    with statements(deps.db) as sent:  # a replay says so, and stores nothing twice
+        again = await said(bot, ADA, checkin.format(n=1), source_key="k1")
+    assert again.startswith("Already saved check-in #2"), again
+
+
+async def test_a_changed_name_is_still_written_when_the_member_is_known(deps: Deps) -> None:
+    bot = make_dispatcher(deps)
+    await said(bot, ADA, "help")
+    renamed = Actor(ADA.platform, ADA.workspace, ADA.user_id, "Ada L.", "Europe/Paris")
+    await said(bot, renamed, "help")
+    async with deps.db.begin() as session:
+        member = (await session.execute(select(Member))).scalar_one()
+    assert (member.display_name, member.timezone) == ("Ada L.", "Europe/Paris")

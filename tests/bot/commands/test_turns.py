@@ -40,7 +40,7 @@ async def test_writes_of_commands_waiting_their_turn_share_a_transaction(deps: D
         return Reply.text(f"saved {key}")
 
     # A window long enough for every command's reads to finish within it, on a slow machine.
-    deps.db.group = GroupCommit(deps.db.begin, window=0.2)
+    deps.db.group = GroupCommit(deps.db.begin, window=0.5)
     spec = CommandSpec(("save",), "save <k>", "Saves.", save)
     dispatcher = Dispatcher(deps, [spec], concurrency=1)
     people = [Actor(Platform.CONSOLE, "console", f"u{n}", f"P{n}") for n in range(20)]
