@@ -84,8 +84,7 @@ class Dispatcher:
                 return Reply.text(self._unknown(parsed.words[0]))
             spec, rest = found
             values = {**parsed.fields, **(fields or {})}
-            async with self.deps.db.begin() as session:
-                who = await members.known(session, actor, channel)
+            who = await members.known(self.deps.db, actor, channel)
             role = members.effective_role(who.role, actor, self.deps.settings)
             inv = Invocation(
                 self.deps,

@@ -15,6 +15,7 @@ from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Role
 from bot.errors import NotFound, UserError
 from bot.services.groups import group_for_channel
 from bot.store.base import utcnow
+from bot.store.database import Database
 from bot.store.models import Group, GroupChannel, Member, Workspace
 from bot.store.upsert import get_or_create
 
@@ -95,17 +96,22 @@ def _known_query() -> Select[int, str, str, str, str | None, int, str]:
     )
 
 
-async def known(session: AsyncSession, actor: Actor, channel: ChannelRef) -> Known:
-    """The member behind `actor` and the channel's group: one read for a known member whose
-    platform details are unchanged (every command starts here), else `ensure_member`'s write."""
+async def known(db: Database, actor: Actor, channel: ChannelRef) -> Known:
+    """The member behind `actor` and the channel's group: one Core read for a known member
+    whose platform details are unchanged (every command starts here), else `ensure_member`'s
+    write."""
     params = {
         "platform": str(actor.platform),
         "workspace": actor.workspace,
         "user": actor.user_id,
         "channel": "" if channel.is_dm else channel.channel,
     }
-    row = (await session.execute(_known_query(), params)).first()
-    if row is None or _changed(actor, row.platform_role, row.display_name, row.timezone):
+    async with db.read() as connection:
+        row = (await connection.execute(_known_query(), params)).first()
+    if row is not None and not _changed(actor, row[2], row[3], row[4]):
+        group_id, group_timezone = (None, None) if channel.is_dm else (row[5], row[6])
+        return Known(row[0], row[1], row[4], group_id, group_timezone)
+    async with db.begin() as session:
         member = await ensure_member(session, actor)
         group = None if channel.is_dm else await group_for_channel(session, channel)
         return Known(
@@ -115,8 +121,6 @@ async def known(session: AsyncSession, actor: Actor, channel: ChannelRef) -> Kno
             group.id if group is not None else None,
             group.timezone if group is not None else None,
         )
-    group_id, group_timezone = (None, None) if channel.is_dm else (row[5], row[6])
-    return Known(row[0], row[1], row[4], group_id, group_timezone)
 
 
 def _changed(actor: Actor, platform_role: str, name: str, timezone: str | None) -> bool:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -100,6 +101,19 @@ class Database:
                 raise
             # A value the database can never store (a string too big, a number out of range)
             # is the person's to change, not a reason to try again.
+            if isinstance(exc, DataError):
+                raise NotStorable() from exc
+            raise NotSaved() from exc
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a Core read, without an ORM session: about half the cost of
+        `begin` for one short statement (every command's who-and-where). Nothing written here
+        is kept. Failures as in `begin`."""
+        try:
+            async with self.engine.connect() as connection:
+                yield connection
+        except (OperationalError, DBAPIError) as exc:
             if isinstance(exc, DataError):
                 raise NotStorable() from exc
             raise NotSaved() from exc
