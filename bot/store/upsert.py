@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -18,16 +19,20 @@ async def insert_ignore(
     session: AsyncSession, model: type[M], values: dict[str, Any], keys: Sequence[str]
 ) -> bool:
     """Insert a row unless one with the same `keys` exists. True when this call inserted it."""
-    table: Any = model.__table__
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    else:
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    # RETURNING, not rowcount: psycopg reports -1 for an insert that PostgreSQL skipped.
-    result: Any = await session.execute(stmt.returning(*table.primary_key.columns))
+    stmt = _insert_ignore(model.__table__, session.get_bind().dialect.name, tuple(keys))
+    result: Any = await session.execute(stmt, values)
     return result.first() is not None
+
+
+@functools.cache
+def _insert_ignore(table: Any, dialect: str, keys: tuple[str, ...]) -> Any:
+    """Built once per table and key: the values come as parameters, so SQLAlchemy reuses the
+    statement's cache key and compiled form (every command claims its trigger id with one)."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    # RETURNING, not rowcount: psycopg reports -1 for an insert that PostgreSQL skipped.
+    return insert.on_conflict_do_nothing(index_elements=list(keys)).returning(
+        *table.primary_key.columns
+    )
 
 
 async def get_or_create(

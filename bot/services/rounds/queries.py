@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import distinct, exists, func, select
+from sqlalchemy import BindParameter, Select, bindparam, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Visibility
@@ -133,19 +134,28 @@ async def progress(session: AsyncSession, round_id: int) -> Progress:
 
 async def standing(session: AsyncSession, round_id: int, member_id: int) -> Standing:
     """`progress`, `is_recipient` and the member's answers counted, in one statement."""
-    mine = (Response.round_id == round_id, Response.member_id == member_id)
-    query = select(
+    params = {"round": round_id, "member": member_id}
+    recipients, answered, mine, asked = (await session.execute(_standing(), params)).one()
+    return Standing(Progress(int(recipients or 0), int(answered or 0)), bool(asked), int(mine))
+
+
+@functools.cache
+def _standing() -> Select[int, int, int, bool]:
+    """Built once: building it was a good part of `round status`'s time under load."""
+    round_id: BindParameter[int] = bindparam("round")
+    member_id: BindParameter[int] = bindparam("member")
+    return select(
         select(func.count()).where(RoundRecipient.round_id == round_id).scalar_subquery(),
         select(func.count(distinct(Response.member_id)))
         .where(Response.round_id == round_id)
         .scalar_subquery(),
-        select(func.count(distinct(Response.prompt_key))).where(*mine).scalar_subquery(),
+        select(func.count(distinct(Response.prompt_key)))
+        .where(Response.round_id == round_id, Response.member_id == member_id)
+        .scalar_subquery(),
         exists()
         .where(RoundRecipient.round_id == round_id, RoundRecipient.member_id == member_id)
         .correlate(None),
     )
-    recipients, answered, mine_count, asked = (await session.execute(query)).one()
-    return Standing(Progress(int(recipients or 0), int(answered or 0)), bool(asked), mine_count)
 
 
 async def delivery_report(session: AsyncSession, round_id: int) -> DeliveryReport:
