@@ -39,6 +39,10 @@ STOP_GRACE_SECONDS = 30.0
 # acknowledgement itself. Under a burst every acknowledgement goes at once: waiting there would
 # hold up the acknowledgements Slack counts.
 ANSWER_IN_ACK_SECONDS = 0.2
+# Not busy: at most this many interactions under way, this one included. At a steady few hundred
+# commands a second a dozen may overlap, and each answer in an acknowledgement is one post to a
+# response URL less (`python -m bench --only steady`).
+ANSWER_IN_ACK_WHEN_AT_MOST = 16
 FILES_NOTE = "The file that goes with my answer:"
 SLACK_REFUSED = "Slack did not take my answer just now. Please try again."
 
@@ -165,7 +169,7 @@ class Interactions:
             channel = channel_ref(team, body.get("channel_id"), user_id)
             trigger_id = str(body.get("trigger_id", ""))
             work = asyncio.ensure_future(self.command_result(body, team, user_id, channel))
-            if len(self.inflight) == 1:  # nothing else under way: the answer may be quick
+            if len(self.inflight) <= ANSWER_IN_ACK_WHEN_AT_MOST:  # the answer may be quick
                 await asyncio.wait({work}, timeout=ANSWER_IN_ACK_SECONDS)
             if await self.answered_in_ack(work, ack):
                 return
