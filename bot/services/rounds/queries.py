@@ -61,12 +61,17 @@ async def get_round(session: AsyncSession, round_id: int, *, lock: bool = False)
 
 
 async def open_rounds(session: AsyncSession, group_id: int) -> list[Round]:
-    query = (
+    return list((await session.execute(_open_rounds(), {"group": group_id})).scalars())
+
+
+@functools.cache
+def _open_rounds() -> Select[Round]:
+    """Built once (see `_standing`): every `round status` in a channel reads it."""
+    return (
         select(Round)
-        .where(Round.group_id == group_id, Round.state == OPEN)
+        .where(Round.group_id == bindparam("group"), Round.state == OPEN)
         .order_by(Round.opened_at.desc(), Round.id.desc())
     )
-    return list((await session.execute(query)).scalars())
 
 
 async def latest_open_round(session: AsyncSession, group_id: int) -> Round | None:
