@@ -5,7 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bench import ack, digest, discord_round, fanout, footprint, ingest, steady, teams_fanout
+from bench import (
+    ack,
+    core,
+    digest,
+    discord_round,
+    fanout,
+    footprint,
+    ingest,
+    steady,
+    teams_fanout,
+)
 from bench.suite import DEFAULT_PG_URL, Benchmark
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -17,6 +27,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "footprint": footprint.run,
     "steady": steady.run,
     "discord": discord_round.run,
+    "core": core.run,
 }
 
 

@@ -49,6 +49,8 @@ class Scale:
     steady_seconds: float = 2.0
     # 7: a Discord round after a restart (to fanout_members people); 0: the default send pace
     discord_rate: float = 0.0
+    # 9: commands through the core alone (each command, this many times a repeat)
+    core_commands: int = 2000
     # The PostgreSQL server for the ingest benchmark ("" skips PostgreSQL).
     postgres_url: str = ""
 
@@ -74,6 +76,7 @@ class Scale:
             steady_rates=(20,),
             steady_seconds=0.5,
             discord_rate=200.0,
+            core_commands=40,
             postgres_url=postgres_url,
         )
 
