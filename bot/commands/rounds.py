@@ -93,11 +93,13 @@ async def _reader_timezone(session: AsyncSession, inv: Invocation, group: Group)
 
 
 async def _timezone_for(session: AsyncSession, inv: Invocation, group_id: int) -> str:
-    """`_reader_timezone` for a group by id, read from the command's own lookup when it is the
-    channel's group."""
+    """`_reader_timezone` for a group by id: the member's timezone comes with the command, and
+    so does the group's when it is the channel's (else one read of that column alone)."""
     if group_id == inv.group_id and inv.group_timezone is not None:
-        return svc.zone(inv.member_timezone, inv.group_timezone).key
-    return await _reader_timezone(session, inv, await session.get_one(Group, group_id))
+        fallback = inv.group_timezone
+    else:
+        fallback = await groups.timezone_of(session, group_id)
+    return svc.zone(inv.member_timezone, fallback).key
 
 
 def _plural(count: int, word: str) -> str:
@@ -244,8 +246,7 @@ async def answer(inv: Invocation, args: Args) -> Result:
     now = inv.deps.clock()
     async with inv.deps.db.begin() as session:
         round_ = await _round_to_answer(session, inv, args.positional)
-        group = await session.get_one(Group, round_.group_id)
-        timezone = await _reader_timezone(session, inv, group)
+        timezone = await _timezone_for(session, inv, round_.group_id)
         await svc.require_recipient(session, round_, inv.member_id)
         svc.check_open(round_, now, timezone)
         template = inv.deps.templates.get(round_.template_key)

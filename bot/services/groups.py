@@ -50,6 +50,17 @@ async def require_group(session: AsyncSession, channel: ChannelRef) -> Group:
     return group
 
 
+async def timezone_of(session: AsyncSession, group_id: int) -> str:
+    """A group's timezone alone: loading the group would read its channels as well."""
+    found = await session.scalar(_timezone_query(), {"group": group_id})
+    return str(found or "UTC")
+
+
+@functools.cache
+def _timezone_query() -> Select[str]:
+    return select(Group.timezone).where(Group.id == bindparam("group"))
+
+
 async def require_group_id(session: AsyncSession, channel: ChannelRef, known: int | None) -> int:
     """`require_group`'s id, without loading the group when the command already read it."""
     if known is not None and not channel.is_dm:

@@ -10,11 +10,11 @@ from sqlalchemy import event, select
 from bot.commands import make_dispatcher
 from bot.commands.dispatch import Dispatcher
 from bot.commands.registry import Args, CommandSpec, Result
-from bot.domain import Actor, MemberInfo, Platform, Reply
+from bot.domain import Actor, Form, MemberInfo, Platform, Reply
 from bot.services.context import Deps, Invocation
 from bot.store.database import Database
 from bot.store.models import Member
-from tests.support.chat import ADA, BEA, FAY, HERE, channel_with, said
+from tests.support.chat import ADA, BEA, FAY, HERE, channel_with, dm, said
 
 
 async def test_commands_take_turns(deps: Deps) -> None:
@@ -135,6 +135,12 @@ async def test_a_known_member_costs_one_read_for_who_and_where(deps: Deps) -> No
     with statements(deps.db) as sent:  # a replay says so, and stores nothing twice
         again = await said(bot, ADA, checkin.format(n=1), source_key="k1")
     assert again.startswith("Already saved check-in #2"), again
+    # Pressing Answer in the round's DM: who and where, the round, whether the person was
+    # asked (twice: to find the round, then to answer it), the group's timezone, the answers.
+    with statements(deps.db) as sent:
+        form = await bot.handle(ADA, dm(ADA), "answer 1")
+    assert isinstance(form, Form), form
+    assert len(sent) == 6, sent
 
 
 async def test_a_changed_name_is_still_written_when_the_member_is_known(deps: Deps) -> None:
