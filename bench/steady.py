@@ -126,6 +126,10 @@ async def run(scale: Scale) -> Outcome:
                     if started.status != 200:
                         raise RuntimeError(f"round start was refused: {started.body[:200]}")
                     await asyncio.sleep(1.0)  # its two prompts go out
+                    # People the bot knows: a first command from someone is a profile read
+                    # from Slack and a member created, which the first timed step would pay.
+                    for user in users:
+                        await to_bot.slash(user, CHANNEL, "help")
                     for rate in scale.steady_rates:
                         bare_waits, _, _ = await open_loop(
                             to_bare,
