@@ -310,24 +310,27 @@ async def answer(inv: Invocation, args: Args) -> Result:
 
 async def round_status(inv: Invocation, args: Args) -> Result:
     facilitator = inv.role >= Role.FACILITATOR
+    if not args.positional and not facilitator and inv.group_id is not None:
+        # The common case, a member asking in the group's channel: one Core read.
+        async with inv.deps.db.read() as connection:
+            found = await svc.open_status(connection, inv.group_id, inv.member_id)
+        if found is not None:
+            timezone = svc.zone(inv.member_timezone, inv.group_timezone or "UTC").key
+            when = f"open, closes {svc.format_time(found.closes_at, timezone)}"
+            lines = svc.status_lines(
+                found.round_id, found.title, when, found.standing, found.questions
+            )
+            return Reply.text("\n".join(lines))
     async with inv.deps.db.begin() as session:
         round_ = await _resolve(session, inv, args.positional, "round status [id]")
         timezone = await _timezone_for(session, inv, round_.group_id)
         standing = await svc.standing(session, round_.id, inv.member_id)
         report = await svc.delivery_report(session, round_.id) if facilitator else None
-    counts = standing.progress
     if round_.state == svc.OPEN:
         when = f"open, closes {svc.format_time(round_.closes_at, timezone)}"
     else:
         when = f"closed on {svc.format_time(round_.closed_at or round_.closes_at, timezone)}"
-    lines = [
-        f"Round #{round_.id} *{round_.title}*: {when}.",
-        f"Answered: {counts.answered} of {_plural(counts.recipients, 'member')} ({counts.rate}%).",
-    ]
-    if standing.asked:
-        lines.append(
-            f"You answered {standing.answered} of {plural(len(round_.prompts), 'question')}."
-        )
+    lines = svc.status_lines(round_.id, round_.title, when, standing, len(round_.prompts))
     if report is not None:
         lines.append(
             f"Deliveries: {report.sent} sent, {report.pending} pending, {report.failed} failed."

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.domain import Button, ChannelRef, Message, Platform, Section, Visibility
 from bot.domain.plural import plural
-from bot.services.rounds.queries import Progress
+from bot.services.rounds.queries import Progress, Standing
 from bot.services.rounds.questions import prompt_line, questions_of
 from bot.services.rounds.tallies import Tally, lines_for
 from bot.services.rounds.times import format_time
@@ -85,3 +85,18 @@ def sharing_phrase(visibility: Visibility, named: bool) -> str:
     if visibility is Visibility.FACILITATORS:
         return "only facilitators can see it"
     return "shared with the group " + ("with your name" if named else "anonymously")
+
+
+def status_lines(
+    round_id: int, title: str, when: str, standing: Standing, questions: int
+) -> list[str]:
+    """`round status`'s lines for a member: the round, its progress, and their own answers."""
+    counts = standing.progress
+    members = plural(counts.recipients, "member")
+    lines = [
+        f"Round #{round_id} *{title}*: {when}.",
+        f"Answered: {counts.answered} of {members} ({counts.rate}%).",
+    ]
+    if standing.asked:
+        lines.append(f"You answered {standing.answered} of {plural(questions, 'question')}.")
+    return lines

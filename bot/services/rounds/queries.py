@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BindParameter, Select, bindparam, distinct, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.domain import Visibility
 from bot.errors import NotFound
@@ -142,6 +144,57 @@ async def standing(session: AsyncSession, round_id: int, member_id: int) -> Stan
     params = {"round": round_id, "member": member_id}
     recipients, answered, mine, asked = (await session.execute(_standing(), params)).one()
     return Standing(Progress(int(recipients or 0), int(answered or 0)), bool(asked), int(mine))
+
+
+@dataclass(frozen=True)
+class OpenStatus:
+    """A group's latest open round as `round status` shows it to a member."""
+
+    round_id: int
+    title: str
+    closes_at: datetime
+    questions: int
+    standing: Standing
+
+
+async def open_status(
+    connection: AsyncConnection, group_id: int, member_id: int
+) -> OpenStatus | None:
+    """`latest_open_round` and its `standing`, in one Core statement; None with no open round."""
+    params = {"group": group_id, "member": member_id}
+    row = (await connection.execute(_open_status(), params)).first()
+    if row is None:
+        return None
+    round_id, title, closes_at, prompts, recipients, answered, mine, asked = row
+    progress = Progress(int(recipients or 0), int(answered or 0))
+    standing = Standing(progress, bool(asked), int(mine or 0))
+    return OpenStatus(round_id, title, closes_at, len(prompts or []), standing)
+
+
+@functools.cache
+def _open_status() -> Select[int, str, datetime, list[dict[str, Any]], int, int, int, bool]:
+    member_id: BindParameter[int] = bindparam("member")
+    return (
+        select(
+            Round.id,
+            Round.title,
+            Round.closes_at,
+            Round.prompts,
+            select(func.count()).where(RoundRecipient.round_id == Round.id).scalar_subquery(),
+            select(func.count(distinct(Response.member_id)))
+            .where(Response.round_id == Round.id)
+            .scalar_subquery(),
+            select(func.count(distinct(Response.prompt_key)))
+            .where(Response.round_id == Round.id, Response.member_id == member_id)
+            .scalar_subquery(),
+            exists().where(
+                RoundRecipient.round_id == Round.id, RoundRecipient.member_id == member_id
+            ),
+        )
+        .where(Round.group_id == bindparam("group"), Round.state == OPEN)
+        .order_by(Round.opened_at.desc(), Round.id.desc())
+        .limit(1)
+    )
 
 
 @functools.cache
