@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,30 +93,18 @@ class Database:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:
         """One transaction per use case. A database failure becomes NotSaved for the person."""
-        try:
+        with _refusals():
             async with self.sessions.begin() as session:
                 yield session
-        except (OperationalError, DBAPIError) as exc:
-            if isinstance(exc.orig, _integrity_errors()):
-                raise
-            # A value the database can never store (a string too big, a number out of range)
-            # is the person's to change, not a reason to try again.
-            if isinstance(exc, DataError):
-                raise NotStorable() from exc
-            raise NotSaved() from exc
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for a Core read, without an ORM session: about half the cost of
         `begin` for one short statement (every command's who-and-where). Nothing written here
         is kept. Failures as in `begin`."""
-        try:
+        with _refusals():
             async with self.engine.connect() as connection:
                 yield connection
-        except (OperationalError, DBAPIError) as exc:
-            if isinstance(exc, DataError):
-                raise NotStorable() from exc
-            raise NotSaved() from exc
 
     async def write(self, work: Work[T]) -> T:
         """A command's short write, committed together with other commands' writes (see
@@ -126,6 +114,21 @@ class Database:
     async def dispose(self) -> None:
         await self.group.close()
         await self.engine.dispose()
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A database failure becomes NotSaved for the person; integrity errors pass unchanged."""
+    try:
+        yield
+    except (OperationalError, DBAPIError) as exc:
+        if isinstance(exc.orig, _integrity_errors()):
+            raise
+        # A value the database can never store (a string too big, a number out of range)
+        # is the person's to change, not a reason to try again.
+        if isinstance(exc, DataError):
+            raise NotStorable() from exc
+        raise NotSaved() from exc
 
 
 def _integrity_errors() -> tuple[type[BaseException], ...]:
