@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, distinct, exists, func, select
+from sqlalchemy import Select, bindparam, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.domain import Visibility
@@ -142,8 +142,7 @@ async def progress(session: AsyncSession, round_id: int) -> Progress:
 async def standing(session: AsyncSession, round_id: int, member_id: int) -> Standing:
     """`progress`, `is_recipient` and the member's answers counted, in one statement."""
     params = {"round": round_id, "member": member_id}
-    recipients, answered, mine, asked = (await session.execute(_standing(), params)).one()
-    return Standing(Progress(int(recipients or 0), int(answered or 0)), bool(asked), int(mine))
+    return _standing_of(*(await session.execute(_standing(), params)).one())
 
 
 @dataclass(frozen=True)
@@ -165,31 +164,19 @@ async def open_status(
     row = (await connection.execute(_open_status(), params)).first()
     if row is None:
         return None
-    round_id, title, closes_at, prompts, recipients, answered, mine, asked = row
-    progress = Progress(int(recipients or 0), int(answered or 0))
-    standing = Standing(progress, bool(asked), int(mine or 0))
-    return OpenStatus(round_id, title, closes_at, len(prompts or []), standing)
+    round_id, title, closes_at, prompts, *counts = row
+    return OpenStatus(round_id, title, closes_at, len(prompts or []), _standing_of(*counts))
 
 
 @functools.cache
 def _open_status() -> Select[int, str, datetime, list[dict[str, Any]], int, int, int, bool]:
-    member_id: BindParameter[int] = bindparam("member")
     return (
         select(
             Round.id,
             Round.title,
             Round.closes_at,
             Round.prompts,
-            select(func.count()).where(RoundRecipient.round_id == Round.id).scalar_subquery(),
-            select(func.count(distinct(Response.member_id)))
-            .where(Response.round_id == Round.id)
-            .scalar_subquery(),
-            select(func.count(distinct(Response.prompt_key)))
-            .where(Response.round_id == Round.id, Response.member_id == member_id)
-            .scalar_subquery(),
-            exists().where(
-                RoundRecipient.round_id == Round.id, RoundRecipient.member_id == member_id
-            ),
+            *_standing_columns(Round.id, bindparam("member")),
         )
         .where(Round.group_id == bindparam("group"), Round.state == OPEN)
         .order_by(Round.opened_at.desc(), Round.id.desc())
@@ -200,9 +187,13 @@ def _open_status() -> Select[int, str, datetime, list[dict[str, Any]], int, int,
 @functools.cache
 def _standing() -> Select[int, int, int, bool]:
     """Built once: building it was a good part of `round status`'s time under load."""
-    round_id: BindParameter[int] = bindparam("round")
-    member_id: BindParameter[int] = bindparam("member")
-    return select(
+    return select(*_standing_columns(bindparam("round"), bindparam("member")))
+
+
+def _standing_columns(round_id: Any, member_id: Any) -> tuple[Any, ...]:
+    """Recipients, members who answered, the member's answered questions, and whether they
+    were asked, of the round `round_id` (a parameter, or the enclosing query's round)."""
+    return (
         select(func.count()).where(RoundRecipient.round_id == round_id).scalar_subquery(),
         select(func.count(distinct(Response.member_id)))
         .where(Response.round_id == round_id)
@@ -210,10 +201,13 @@ def _standing() -> Select[int, int, int, bool]:
         select(func.count(distinct(Response.prompt_key)))
         .where(Response.round_id == round_id, Response.member_id == member_id)
         .scalar_subquery(),
-        exists()
-        .where(RoundRecipient.round_id == round_id, RoundRecipient.member_id == member_id)
-        .correlate(None),
+        exists().where(RoundRecipient.round_id == round_id, RoundRecipient.member_id == member_id),
     )
+
+
+def _standing_of(recipients: Any, answered: Any, mine: Any, asked: Any) -> Standing:
+    progress = Progress(int(recipients or 0), int(answered or 0))
+    return Standing(progress, bool(asked), int(mine or 0))
 
 
 async def delivery_report(session: AsyncSession, round_id: int) -> DeliveryReport:
