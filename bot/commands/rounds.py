@@ -87,14 +87,14 @@ async def _round_here(
     return round_
 
 
-async def _reader_timezone(session: AsyncSession, inv: Invocation, group: Group) -> str:
-    member = await session.get_one(Member, inv.member_id)
-    return svc.tz_of(member, group)
+def _reader_timezone(inv: Invocation, group: Group) -> str:
+    """The reader's clock: their own timezone (it comes with the command), else the group's."""
+    return svc.zone(inv.member_timezone, group.timezone).key
 
 
 async def _timezone_for(session: AsyncSession, inv: Invocation, group_id: int) -> str:
-    """`_reader_timezone` for a group by id: the member's timezone comes with the command, and
-    so does the group's when it is the channel's (else one read of that column alone)."""
+    """`_reader_timezone` for a group by id: the group's timezone comes with the command when
+    it is the channel's group (else one read of that column alone)."""
     if group_id == inv.group_id and inv.group_timezone is not None:
         fallback = inv.group_timezone
     else:
@@ -346,7 +346,7 @@ async def round_list(inv: Invocation, args: Args) -> Result:
         raise UserError("Use `round list`.")
     async with inv.deps.db.begin() as session:
         group = await groups.require_group(session, inv.channel)
-        timezone = await _reader_timezone(session, inv, group)
+        timezone = _reader_timezone(inv, group)
         found = [
             (r, await svc.progress(session, r.id)) for r in await svc.open_rounds(session, group.id)
         ]
@@ -371,7 +371,7 @@ async def round_remind(inv: Invocation, args: Args) -> Result:
             return Reply.text(ALREADY_HANDLED)
         round_ = await _resolve(session, inv, args.positional, "round remind [id]")
         group = await session.get_one(Group, round_.group_id)
-        svc.check_open(round_, now, await _reader_timezone(session, inv, group))
+        svc.check_open(round_, now, _reader_timezone(inv, group))
         number = await svc.manual_reminder_number(session, round_.id, now)
         rid = round_.id
         queued, due = await svc.queue_reminders(
@@ -402,9 +402,7 @@ async def round_close(inv: Invocation, args: Args) -> Result:
         rid = round_.id
         if not await svc.mark_closed(session, rid, now):
             group = await session.get_one(Group, round_.group_id)
-            when = svc.format_time(
-                round_.closed_at or now, await _reader_timezone(session, inv, group)
-            )
+            when = svc.format_time(round_.closed_at or now, _reader_timezone(inv, group))
             raise UserError(f"Round #{rid} is already closed (since {when}).")
         counts = await svc.progress(session, rid)
     answered = f"{counts.answered} of {_plural(counts.recipients, 'member')} answered"
