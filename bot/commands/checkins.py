@@ -118,40 +118,58 @@ async def _chosen(
     return experiment, [experiment]
 
 
+async def _running_at_once(inv: Invocation, args: Args) -> experiments.Running | None:
+    """The common check-in, its id given and every field filled in a group's channel or a DM:
+    its experiment if that is running here, read on a plain connection. None sends the command
+    the long way (`_chosen`), which also explains whatever is wrong."""
+    if forms.missing(FIELDS, args) or (inv.group_id is None and not inv.channel.is_dm):
+        return None
+    typed = args.positional[0] if args.positional else args.fields.get(EXPERIMENT_NAME, "")
+    try:
+        experiment_id = parse_id(typed.strip(), "experiment")
+    except UserError:
+        return None
+    group_id = None if inv.channel.is_dm else inv.group_id
+    return await experiments.running_here(inv.deps.db, experiment_id, inv.member_id, group_id)
+
+
 async def checkin(inv: Invocation, args: Args) -> Result:
     if len(args.positional) > 1:
         raise UserError("Usage: `checkin [<experiment id>] [happened=… surprise=… …]`.")
     forms.unknown_fields((*FIELDS, _experiment_field([])), args)
     if args.positional and args.fields.get(EXPERIMENT_NAME, "").strip():
         raise UserError("Give the experiment id once: either `checkin <id>` or experiment=<id>.")
-    async with inv.deps.db.begin() as session:
-        try:
-            experiment, offered = await _chosen(inv, args, session)
-        except UserError:
-            # A replay finds its first check-in even once the experiment has concluded; the
-            # common case learns it is a replay from the write itself (checkins.record).
-            replay = await checkins.find_by_source(session, inv.source_key or "")
-            if inv.source_key and replay is not None:
-                return _saved(replay, replay.experiment_id, "Already saved")
-            raise
-        if experiment is None:
-            fields = (_experiment_field(offered), *FIELDS)
-            return forms.ask("Check-in", "checkin", fields, args, intro=INTRO)
-        if forms.missing(FIELDS, args):
-            title = f"Check-in on #{experiment.id}"
-            intro = f"{experiment.title}\n{INTRO}"
-            values = {k: v for k, v in args.fields.items() if k != EXPERIMENT_NAME}
-            return forms.ask(
-                title, f"checkin {experiment.id}", FIELDS, Args([], values), intro=intro
-            )
-        data = _data(args)
+    experiment: experiments.Checkable | None = await _running_at_once(inv, args)
+    if experiment is None:
+        async with inv.deps.db.begin() as session:
+            try:
+                experiment, offered = await _chosen(inv, args, session)
+            except UserError:
+                # A replay finds its first check-in even once the experiment has concluded; the
+                # common case learns it is a replay from the write itself (checkins.record).
+                replay = await checkins.find_by_source(session, inv.source_key or "")
+                if inv.source_key and replay is not None:
+                    return _saved(replay, replay.experiment_id, "Already saved")
+                raise
+            if experiment is None:
+                fields = (_experiment_field(offered), *FIELDS)
+                return forms.ask("Check-in", "checkin", fields, args, intro=INTRO)
+            if forms.missing(FIELDS, args):
+                title = f"Check-in on #{experiment.id}"
+                intro = f"{experiment.title}\n{INTRO}"
+                values = {k: v for k, v in args.fields.items() if k != EXPERIMENT_NAME}
+                return forms.ask(
+                    title, f"checkin {experiment.id}", FIELDS, Args([], values), intro=intro
+                )
+    data = _data(args)
+    chosen: experiments.Checkable = experiment
 
     # The write alone is committed together with other commands' writes: a wave of check-ins
     # is a few transactions, not one each (bot/store/groupcommit.py).
     async def save(session: AsyncSession) -> tuple[CheckIn, bool]:
         return await checkins.record(
             session,
-            experiment,
+            chosen,
             inv.member_id,
             data,
             source_key=inv.source_key,

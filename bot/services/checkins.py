@@ -74,7 +74,7 @@ async def find_by_source(session: AsyncSession, source_key: str) -> CheckIn | No
 
 async def record(
     session: AsyncSession,
-    experiment: Experiment,
+    experiment: experiments.Checkable,
     member_id: int,
     data: CheckInData,
     *,

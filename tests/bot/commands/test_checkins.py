@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.commands import Dispatcher
 from bot.domain import Button
 from bot.domain.text import clean
 from bot.services.context import Deps
-from bot.store.models import CheckIn
+from bot.store.models import CheckIn, Experiment
 from tests.support.chat import ADA, BEA, CAL, ask, dm, say
 from tests.support.clock import Clock
 
@@ -244,3 +244,36 @@ async def test_only_the_author_may_edit(bot: Dispatcher, deps: Deps) -> None:
     assert (c.happened, c.surprise) == ("We ran it", 70)
     usage = await say(bot, BEA, "checkin edit")
     assert usage.message.text.startswith("Usage: `checkin edit <check-in id>")
+
+
+async def test_a_check_in_by_id_loads_no_experiment_into_a_session(
+    bot: Dispatcher, deps: Deps
+) -> None:
+    """The common check-in (its id given, every field filled) reads the experiment with one
+    plain select, not through the ORM; where that finds nothing, the long way still says why."""
+    loaded: list[int] = []
+
+    def count(target: Experiment, _context: object) -> None:
+        loaded.append(target.id)
+
+    await say(bot, ADA, NEW.format(title="Cardio"))
+    event.listen(Experiment, "load", count)
+    try:
+        here = await say(bot, ADA, "checkin 1 happened=one surprise=60 confidence=55")
+        assert here.message.text.startswith("Saved check-in #1 on experiment #1"), here
+        # In a DM: the owner's own experiment, then someone who took part in it.
+        owner = await say(bot, ADA, "checkin #1", channel=DM_ADA, fields=FULL)
+        assert owner.message.text.startswith("Saved check-in #2"), owner
+        await say(bot, BEA, "checkin 1 happened=two surprise=60 confidence=55")
+        took_part = await say(bot, BEA, "checkin experiment=1", channel=dm(BEA), fields=FULL)
+        assert took_part.message.text.startswith("Saved check-in #4"), took_part
+        assert loaded == []
+        # Someone with nothing to do with it, in a DM, is told what a missing id is told.
+        stranger = await say(bot, CAL, "checkin 1", channel=dm(CAL), fields=FULL)
+        assert stranger.message.text.startswith("There is no experiment #1 here"), stranger
+        await say(bot, ADA, "experiment conclude 1 learned=x verdict=weaker")
+        late = await say(bot, BEA, "checkin 1 happened=late surprise=60 confidence=55")
+        assert late.message.text.startswith("Experiment #1 is concluded"), late
+    finally:
+        event.remove(Experiment, "load", count)
+    assert len(await stored(deps)) == 4
