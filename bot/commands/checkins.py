@@ -118,19 +118,32 @@ async def _chosen(
     return experiment, [experiment]
 
 
-async def _running_at_once(inv: Invocation, args: Args) -> experiments.Running | None:
-    """The common check-in, its id given and every field filled in a group's channel or a DM:
-    its experiment if that is running here, read on a plain connection. None sends the command
-    the long way (`_chosen`), which also explains whatever is wrong."""
+async def _saved_at_once(inv: Invocation, args: Args) -> CheckIn | None:
+    """The common check-in, its id given and every field valid, in a group's channel or a DM:
+    saved in one statement if its experiment is running here. None sends the command the long
+    way (`_chosen`, then `record`), which also tells a replay and explains what is wrong."""
     if forms.missing(FIELDS, args) or (inv.group_id is None and not inv.channel.is_dm):
         return None
     typed = args.positional[0] if args.positional else args.fields.get(EXPERIMENT_NAME, "")
     try:
         experiment_id = parse_id(typed.strip(), "experiment")
+        data = _data(args)
     except UserError:
-        return None
+        return None  # reported the long way, in its order (the experiment first)
     group_id = None if inv.channel.is_dm else inv.group_id
-    return await experiments.running_here(inv.deps.db, experiment_id, inv.member_id, group_id)
+
+    async def save(session: AsyncSession) -> CheckIn | None:
+        return await checkins.record_if_running(
+            session,
+            experiment_id,
+            inv.member_id,
+            group_id,
+            data,
+            source_key=inv.source_key,
+            now=inv.deps.clock(),
+        )
+
+    return await inv.deps.db.write(save)
 
 
 async def checkin(inv: Invocation, args: Args) -> Result:
@@ -139,37 +152,37 @@ async def checkin(inv: Invocation, args: Args) -> Result:
     forms.unknown_fields((*FIELDS, _experiment_field([])), args)
     if args.positional and args.fields.get(EXPERIMENT_NAME, "").strip():
         raise UserError("Give the experiment id once: either `checkin <id>` or experiment=<id>.")
-    experiment: experiments.Checkable | None = await _running_at_once(inv, args)
-    if experiment is None:
-        async with inv.deps.db.begin() as session:
-            try:
-                experiment, offered = await _chosen(inv, args, session)
-            except UserError:
-                # A replay finds its first check-in even once the experiment has concluded; the
-                # common case learns it is a replay from the write itself (checkins.record).
-                replay = await checkins.find_by_source(session, inv.source_key or "")
-                if inv.source_key and replay is not None:
-                    return _saved(replay, replay.experiment_id, "Already saved")
-                raise
-            if experiment is None:
-                fields = (_experiment_field(offered), *FIELDS)
-                return forms.ask("Check-in", "checkin", fields, args, intro=INTRO)
-            if forms.missing(FIELDS, args):
-                title = f"Check-in on #{experiment.id}"
-                intro = f"{experiment.title}\n{INTRO}"
-                values = {k: v for k, v in args.fields.items() if k != EXPERIMENT_NAME}
-                return forms.ask(
-                    title, f"checkin {experiment.id}", FIELDS, Args([], values), intro=intro
-                )
-    data = _data(args)
-    chosen: experiments.Checkable = experiment
+    at_once = await _saved_at_once(inv, args)
+    if at_once is not None:
+        return _saved(at_once, at_once.experiment_id, "Saved")
+    async with inv.deps.db.begin() as session:
+        try:
+            experiment, offered = await _chosen(inv, args, session)
+        except UserError:
+            # A replay finds its first check-in even once the experiment has concluded; the
+            # common case learns it is a replay from the write itself (checkins.record).
+            replay = await checkins.find_by_source(session, inv.source_key or "")
+            if inv.source_key and replay is not None:
+                return _saved(replay, replay.experiment_id, "Already saved")
+            raise
+        if experiment is None:
+            fields = (_experiment_field(offered), *FIELDS)
+            return forms.ask("Check-in", "checkin", fields, args, intro=INTRO)
+        if forms.missing(FIELDS, args):
+            title = f"Check-in on #{experiment.id}"
+            intro = f"{experiment.title}\n{INTRO}"
+            values = {k: v for k, v in args.fields.items() if k != EXPERIMENT_NAME}
+            return forms.ask(
+                title, f"checkin {experiment.id}", FIELDS, Args([], values), intro=intro
+            )
+        data = _data(args)
 
     # The write alone is committed together with other commands' writes: a wave of check-ins
     # is a few transactions, not one each (bot/store/groupcommit.py).
     async def save(session: AsyncSession) -> tuple[CheckIn, bool]:
         return await checkins.record(
             session,
-            chosen,
+            experiment,
             inv.member_id,
             data,
             source_key=inv.source_key,

@@ -68,13 +68,50 @@ def _insert_unless_replayed(dialect_name: str) -> Any:
     )
 
 
+@functools.cache
+def _insert_if_running(dialect_name: str, in_dm: bool) -> Any:
+    # The experiment's id comes from a select that finds it running here, so the common
+    # check-in needs no read of its own (see `record_if_running`).
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table: Any = CheckIn.__table__
+    names = [c.name for c in table.c if c.name not in ("id", "experiment_id")]
+    found = select(Experiment.id, *(bindparam(n, type_=table.c[n].type) for n in names)).where(
+        experiments.running_here(in_dm)
+    )
+    return (
+        dialect.insert(table)
+        .from_select(["experiment_id", *names], found)
+        .on_conflict_do_nothing(index_elements=["source_key"])
+        .returning(table.c.id)
+    )
+
+
+def _values(
+    experiment_id: int, member_id: int, data: CheckInData, source_key: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "experiment_id": experiment_id,
+        "member_id": member_id,
+        "happened": data.happened,
+        "learned": data.learned,
+        "next": data.next,
+        "surprise": data.surprise,
+        "confidence": data.confidence,
+        "visibility": data.visibility,
+        "named": data.named,
+        "source_key": source_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def find_by_source(session: AsyncSession, source_key: str) -> CheckIn | None:
     return (await session.execute(_by_source(), {"key": source_key})).scalar_one_or_none()
 
 
 async def record(
     session: AsyncSession,
-    experiment: experiments.Checkable,
+    experiment: Experiment,
     member_id: int,
     data: CheckInData,
     *,
@@ -88,20 +125,7 @@ async def record(
         if existing is not None:
             return existing, False
         experiments.require_running(experiment)
-    values = {
-        "experiment_id": experiment.id,
-        "member_id": member_id,
-        "happened": data.happened,
-        "learned": data.learned,
-        "next": data.next,
-        "surprise": data.surprise,
-        "confidence": data.confidence,
-        "visibility": data.visibility,
-        "named": data.named,
-        "source_key": source_key,
-        "created_at": now,
-        "updated_at": now,
-    }
+    values = _values(experiment.id, member_id, data, source_key, now)
     if not source_key:
         checkin = CheckIn(**values)
         session.add(checkin)
@@ -116,6 +140,27 @@ async def record(
     row = await find_by_source(session, source_key)
     assert row is not None
     return row, False
+
+
+async def record_if_running(
+    session: AsyncSession,
+    experiment_id: int,
+    member_id: int,
+    group_id: int | None,
+    data: CheckInData,
+    *,
+    source_key: str | None,
+    now: datetime,
+) -> CheckIn | None:
+    """Save a check-in on the experiment with this id if it is running here (a channel of group
+    `group_id`; a DM when that is None), in one statement. None when nothing was saved: the
+    experiment is not running here, or `source_key` is taken (a replay); `record` after
+    `find_experiment` tells which."""
+    values = _values(experiment_id, member_id, data, source_key, now)
+    params = {**values, "experiment": experiment_id, "member": member_id, "group": group_id}
+    stmt = _insert_if_running(session.get_bind().dialect.name, group_id is None)
+    inserted = (await session.execute(stmt, params)).scalar()
+    return CheckIn(id=inserted, **values) if inserted is not None else None
 
 
 @dataclass(frozen=True)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Role
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.services import cycles, privacy
 from bot.services.scope import Here
-from bot.store.database import Database
 from bot.store.models import CheckIn, Cycle, Experiment, Group, Member
 
 RUNNING = "running"
@@ -22,24 +19,6 @@ CONCLUDED = "concluded"
 VERDICTS = ("weaker", "unchanged", "stronger")
 # How far `adopt` follows a chain of adoptions looking for this group's own original.
 _MAX_CHAIN = 50
-
-
-class Checkable(Protocol):
-    """What a check-in needs of its experiment: which one, and whether it still runs."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def status(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Running:
-    """An experiment known to be running, read without loading it (`running_here`)."""
-
-    id: int
-    status: str = RUNNING
 
 
 @dataclass(frozen=True)
@@ -89,35 +68,22 @@ async def find_experiment(session: AsyncSession, experiment_id: int, where: Here
     )
 
 
-@functools.cache
-def _running_here(in_dm: bool) -> Select[int]:
-    # Built once: the statement, not the ORM's identity map, is what a check-in pays for.
-    running = select(Experiment.id).where(
-        Experiment.id == bindparam("id"), Experiment.status == RUNNING
-    )
+def running_here(in_dm: bool) -> ColumnElement[bool]:
+    """Whether the experiment bound as `experiment` is running and here, as `find_experiment`
+    finds it: in a group's channel (`group` bound), one of its group's; in a DM, one the member
+    bound as `member` owns or checked in on. For statements built once (a check-in's insert)."""
+    running = and_(Experiment.id == bindparam("experiment"), Experiment.status == RUNNING)
     if not in_dm:
-        return running.where(Experiment.group_id == bindparam("group"))
+        return and_(running, Experiment.group_id == bindparam("group"))
     took_part = (
         select(CheckIn.id)
         .where(CheckIn.experiment_id == Experiment.id, CheckIn.member_id == bindparam("member"))
         .exists()
     )
-    return running.where(or_(Experiment.owner_id == bindparam("member"), took_part))
+    return and_(running, or_(Experiment.owner_id == bindparam("member"), took_part))
 
 
-async def running_here(
-    db: Database, experiment_id: int, member_id: int, group_id: int | None
-) -> Running | None:
-    """The experiment as `find_experiment` would find it here (in a group's channel, one of
-    its group's; in a DM, one the member owns or checked in on), if it is running: one Core
-    read on a plain connection. None for anything else, which `find_experiment` explains."""
-    params = {"id": experiment_id, "member": member_id, "group": group_id}
-    async with db.read() as connection:
-        row = (await connection.execute(_running_here(group_id is None), params)).first()
-    return Running(row[0]) if row is not None else None
-
-
-def require_running(experiment: Checkable) -> None:
+def require_running(experiment: Experiment) -> None:
     if experiment.status != RUNNING:
         raise UserError(
             f"Experiment #{experiment.id} is {experiment.status}; only running experiments "

@@ -114,9 +114,9 @@ async def test_discord_round_after_a_restart_opens_no_dm_again(scale: Scale) -> 
 
 async def test_core_commands_keep_to_their_statements(scale: Scale) -> None:
     """The lean read path, counted rather than timed: who and where in one statement, so that
-    `help` sends one, `round status` two and a check-in three (`make bench` for the times)."""
+    `help` sends one, `round status` two and a check-in two (`make bench` for the times)."""
     outcome = await run("core", scale)
     figures = by_measure(outcome)
     assert figures["help: statements per command"] == 1
     assert figures["round status: statements per command"] == 2
-    assert figures["checkin: statements per command"] == 3
+    assert figures["checkin: statements per command"] == 2

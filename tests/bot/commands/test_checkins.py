@@ -249,8 +249,9 @@ async def test_only_the_author_may_edit(bot: Dispatcher, deps: Deps) -> None:
 async def test_a_check_in_by_id_loads_no_experiment_into_a_session(
     bot: Dispatcher, deps: Deps
 ) -> None:
-    """The common check-in (its id given, every field filled) reads the experiment with one
-    plain select, not through the ORM; where that finds nothing, the long way still says why."""
+    """The common check-in (its id given, every field filled) is saved by one insert that finds
+    its experiment running itself, not loaded through the ORM; where that saves nothing, the
+    long way still says why."""
     loaded: list[int] = []
 
     def count(target: Experiment, _context: object) -> None:
