@@ -211,6 +211,7 @@ class SlackAdapter:
             # While stopping, nothing new is taken: no ack, so Slack delivers it again later.
             if not self._accepting:
                 return BoltResponse(status=503, body="stopping")
+            self.interactions.acks_first.arrived()
             started = time.perf_counter()
             await next()  # returns once the listener acknowledged (its slow work runs on)
             self.port.metrics.observe_ack("slack", time.perf_counter() - started)

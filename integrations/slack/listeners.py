@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import Actor, Button, ChannelRef, Form, Message, Platform, Reply
 from bot.domain.views import Result
 from bot.errors import UserError
+from integrations.common.acks_first import AcksFirst
 from integrations.common.budget import within
 from integrations.common.errors import log_failure
 from integrations.common.inflight import InFlight
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 SUBMIT_BUDGET_SECONDS = 2.3
 STOP_GRACE_SECONDS = 30.0
 # A slash command's answer ready within this long, when the bot is not busy, goes back in the
-# acknowledgement itself. Under a burst every acknowledgement goes at once: waiting there would
-# hold up the acknowledgements Slack counts.
+# acknowledgement itself. Under a burst every acknowledgement goes at once, and the work waits
+# for a gap in the requests (integrations/common/acks_first.py).
 ANSWER_IN_ACK_SECONDS = 0.2
 # Not busy: at most this many interactions under way, this one included. At a steady few hundred
 # commands a second a dozen may overlap, and each answer in an acknowledgement is one post to a
@@ -80,6 +81,7 @@ class Interactions:
         self.adapter = adapter
         self.port = adapter.port
         self.inflight = InFlight()
+        self.acks_first = AcksFirst()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -167,25 +169,38 @@ class Interactions:
             team = team_of(body)
             user_id = str(body.get("user_id", ""))
             channel = channel_ref(team, body.get("channel_id"), user_id)
-            trigger_id = str(body.get("trigger_id", ""))
+            if len(self.inflight) > ANSWER_IN_ACK_WHEN_AT_MOST:
+                # Busy: acknowledged now, worked on once the burst lets up (acks_first.py).
+                await ack()
+                async with self.acks_first.turn():
+                    later = self.command_result(body, team, user_id, channel)
+                    await self.follow_up(later, body, channel, respond)
+                return
             work = asyncio.ensure_future(self.command_result(body, team, user_id, channel))
-            if len(self.inflight) <= ANSWER_IN_ACK_WHEN_AT_MOST:  # the answer may be quick
-                await asyncio.wait({work}, timeout=ANSWER_IN_ACK_SECONDS)
+            await asyncio.wait({work}, timeout=ANSWER_IN_ACK_SECONDS)  # the answer may be quick
             if await self.answered_in_ack(work, ack):
                 return
             await ack()
-            try:
-                result = await work
-                if result is not None:
-                    await self.answer(
-                        result,
-                        channel,
-                        trigger_id=trigger_id,
-                        respond=respond,
-                        person=self.dm(channel, user_id),
-                    )
-            except Exception as exc:
-                await self.failed(exc, respond, channel, self.dm(channel, user_id))
+            await self.follow_up(work, body, channel, respond)
+
+    async def follow_up(
+        self,
+        work: Awaitable[Result | None],
+        body: dict[str, Any],
+        channel: ChannelRef,
+        respond: Respond,
+    ) -> None:
+        """A command's answer after its acknowledgement: through the response URL."""
+        person = self.dm(channel, str(body.get("user_id", "")))
+        try:
+            result = await work
+            if result is not None:
+                trigger_id = str(body.get("trigger_id", ""))
+                await self.answer(
+                    result, channel, trigger_id=trigger_id, respond=respond, person=person
+                )
+        except Exception as exc:
+            await self.failed(exc, respond, channel, person)
 
     async def command_result(
         self, body: dict[str, Any], team: str, user_id: str, channel: ChannelRef

@@ -15,6 +15,7 @@ import pytest
 from bot.app import build_app
 from bot.config import load_settings
 from bot.errors import ConfigError
+from integrations.common.acks_first import AcksFirst
 from integrations.slack import listeners
 from integrations.slack.adapter import SlackAdapter, resolve_mode
 from tests.integrations.slack.conftest import ADMIN, CHANNEL, SECRET, Bot, slack_env
@@ -280,6 +281,23 @@ async def test_stop_waits_for_work_already_acknowledged(bot: Bot) -> None:
     await stopping
     assert len(bot.fake.responses) == 1
     assert "Learning Cycles commands" in str(bot.fake.responses[0]["text"])
+
+
+async def test_a_busy_bot_acknowledges_a_burst_before_working_on_it(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Busy, the bot acknowledges every command of a burst before it works on any: the work
+    of the first waits for a gap in the requests (here 0.5 s), then every answer arrives."""
+    monkeypatch.setattr(listeners, "ANSWER_IN_ACK_WHEN_AT_MOST", 0)
+    bot.adapter.interactions.acks_first = AcksFirst(gap=0.5, longest=30)
+    people = ["U05", "U06", "U07", "U08"]
+    for user in people:  # back to back, closer than the gap
+        sent = await bot.driver.slash(user, CHANNEL, "help")
+        assert sent.status == 200 and not sent.body  # acknowledged, with nothing in it
+        await asyncio.sleep(0.1)
+    assert bot.fake.responses == []  # nothing worked on while the requests kept coming
+    await bot.until(lambda: len(bot.fake.responses) == len(people))
+    assert all("Learning Cycles commands" in str(r["text"]) for r in bot.fake.responses)
 
 
 async def test_a_refused_response_url_still_answers_the_person_by_dm(
