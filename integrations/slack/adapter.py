@@ -122,7 +122,7 @@ class SlackAdapter:
 
     async def _listen(self) -> None:
         await self._check_token()
-        bolt = self._bolt()
+        bolt = self._bolt(gated=self.mode == "socket")
         if self.mode == "socket":
             handler = AsyncSocketModeHandler(
                 bolt,
@@ -148,6 +148,8 @@ class SlackAdapter:
                 bolt,
                 self.port.listener(self.settings.http_host, self.settings.http_port),
                 self.settings.signing_secret.get_secret_value(),
+                arrived=self._arrived,
+                acked=self._acked,
             )
             self._accepting = True
             server.start()
@@ -198,23 +200,35 @@ class SlackAdapter:
 
     # --- setup -----------------------------------------------------------------------------
 
-    def _bolt(self) -> AsyncApp:
+    def _arrived(self) -> None:
+        self.interactions.acks_first.arrived()
+
+    def _acked(self, seconds: float) -> None:
+        self.port.metrics.observe_ack("slack", seconds)
+
+    def _bolt(self, *, gated: bool) -> AsyncApp:
+        """The bolt app. `gated`: with a middleware that refuses while stopping and times each
+        acknowledgement (Socket Mode); in HTTP mode the server does that before bolt, sparing
+        every request a middleware call (http.py)."""
         bolt = AsyncApp(
             name="learning-cycles",
             logger=bolt_logger(),
             client=self.reads(),
             signing_secret=self.settings.signing_secret.get_secret_value(),
             process_before_response=False,
+            # HTTP mode checks every signature before bolt sees the request (http.py), and
+            # Socket Mode has none to check: bolt's own check would be the same work again.
+            request_verification_enabled=False,
         )
 
         async def gate(resp: BoltResponse, next: Any) -> BoltResponse:
             # While stopping, nothing new is taken: no ack, so Slack delivers it again later.
             if not self._accepting:
                 return BoltResponse(status=503, body="stopping")
-            self.interactions.acks_first.arrived()
+            self._arrived()
             started = time.perf_counter()
             await next()  # returns once the listener acknowledged (its slow work runs on)
-            self.port.metrics.observe_ack("slack", time.perf_counter() - started)
+            self._acked(time.perf_counter() - started)
             return resp
 
         async def failed(error: Exception) -> BoltResponse:
@@ -223,7 +237,8 @@ class SlackAdapter:
             log.warning("slack: could not handle a request (%s)", type(error).__name__)
             return BoltResponse(status=400, body="bad request")
 
-        bolt.middleware(gate)
+        if gated:
+            bolt.middleware(gate)
         bolt.error(failed)
         register(bolt, self.interactions)
         return bolt

@@ -6,6 +6,8 @@ listener for `[slack]`'s host and port, which it may share with Teams and which 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -24,11 +26,21 @@ EVENTS_PATH = f"{PREFIX}/events"
 
 
 class HttpServer:
-    def __init__(self, bolt: AsyncApp, listener: Listener, signing_secret: str) -> None:
+    def __init__(
+        self,
+        bolt: AsyncApp,
+        listener: Listener,
+        signing_secret: str,
+        *,
+        arrived: Callable[[], None] = lambda: None,
+        acked: Callable[[float], None] = lambda seconds: None,
+    ) -> None:
         self.bolt = bolt
         self.signing_secret = signing_secret
         self.listener = listener
         self.accepting = False
+        self.arrived = arrived  # told of every signed request, before bolt sees it
+        self.acked = acked  # how long bolt took to acknowledge it
 
     @property
     def host(self) -> str:
@@ -67,7 +79,11 @@ class HttpServer:
         bolt_request.raw_body = text  # what bolt's own signature check reads
         bolt_request.body = payload
         bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
-        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+        self.arrived()
+        started = time.perf_counter()
+        response = await self.bolt.async_dispatch(bolt_request)  # once acknowledged
+        self.acked(time.perf_counter() - started)
+        return await to_aiohttp_response(response)
 
     def start(self) -> None:
         """Mount /slack/events on the listener; it serves once the app binds its listeners."""
