@@ -13,6 +13,7 @@ import urllib.parse
 
 import aiohttp
 import pytest
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from integrations.slack import listeners
@@ -108,6 +109,24 @@ MALFORMED = [
     ("", FORM),
     ("", "application/json"),
 ]
+
+
+async def test_a_signature_is_checked_once_before_bolt(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server checks every signature before bolt sees the request; bolt's own check of the
+    same bytes would be the same work again."""
+    checked: list[bytes] = []
+    real = SignatureVerifier.is_valid
+
+    def counting(self: SignatureVerifier, body: str | bytes, *args: object) -> bool:
+        checked.append(body if isinstance(body, bytes) else body.encode())
+        return real(self, body, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SignatureVerifier, "is_valid", counting)
+    sent = await bot.driver.slash(ADMIN, CHANNEL, "help")
+    assert sent.status == 200
+    assert checked == []
 
 
 @pytest.mark.parametrize(("body", "content_type"), MALFORMED)
