@@ -232,10 +232,14 @@ def _answer_form(
 
 
 async def _round_to_answer(session: AsyncSession, inv: Invocation, words: list[str]) -> Round:
+    """The round the person answers, sent to them: by id, else their newest open one."""
     if len(words) > 1:
         raise UserError("Use `answer <round id>`; the id is in the message with the questions.")
     if words:
-        return await _round_here(session, inv, parse_id(words[0], "round"), lock=True)
+        round_ = await _round_here(session, inv, parse_id(words[0], "round"), lock=True)
+        if not inv.channel.is_dm or inv.role >= Role.FACILITATOR:  # else _round_here asked
+            await svc.require_recipient(session, round_, inv.member_id)
+        return round_
     mine = await svc.recipient_rounds(session, inv.member_id)
     if not mine:
         raise UserError("You have no open round to answer. Rounds arrive as direct messages.")
@@ -247,7 +251,6 @@ async def answer(inv: Invocation, args: Args) -> Result:
     async with inv.deps.db.begin() as session:
         round_ = await _round_to_answer(session, inv, args.positional)
         timezone = await _timezone_for(session, inv, round_.group_id)
-        await svc.require_recipient(session, round_, inv.member_id)
         svc.check_open(round_, now, timezone)
         template = inv.deps.templates.get(round_.template_key)
         fields = answer_fields(round_, ask_surprise=template.ask_surprise if template else True)

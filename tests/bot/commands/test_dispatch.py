@@ -140,11 +140,11 @@ async def test_a_known_member_costs_one_read_for_who_and_where(deps: Deps) -> No
         again = await said(bot, ADA, checkin.format(n=1), source_key="k1")
     assert again.startswith("Already saved check-in #2"), again
     # Pressing Answer in the round's DM: who and where, the round, whether the person was
-    # asked (twice: to find the round, then to answer it), the group's timezone, the answers.
+    # asked (once), the group's timezone, the answers.
     with statements(deps.db) as sent:
         form = await bot.handle(ADA, dm(ADA), "answer 1")
     assert isinstance(form, Form), form
-    assert len(sent) == 6, sent
+    assert len(sent) == 5, sent
 
 
 async def test_a_changed_name_is_still_written_when_the_member_is_known(deps: Deps) -> None:

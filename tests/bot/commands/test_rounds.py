@@ -154,6 +154,10 @@ async def test_answer_refusals(
     stranger = Actor(Platform.CONSOLE, "console", "X9", "Xan")
     reply = await say(bot, stranger, "answer 1 tried=hello")
     assert "was not sent to you" in reply.message.text
+    # A facilitator finds any round of the workspace from a DM, but answers only one sent to them.
+    lead = Actor(Platform.CONSOLE, "console", "F9", "Fen", None, Role.FACILITATOR)
+    reply = await say(bot, lead, "answer 1 tried=hello", channel=dm(lead))
+    assert "was not sent to you" in reply.message.text
     reply = await say(bot, ADA, "answer 1", fields={"tried": "", "visibility": "group"})
     assert reply.errors == {"tried": "Answer at least one question."}
     reply = await say(bot, ADA, "answer 1 surprise=150 tried=x")
