@@ -144,14 +144,14 @@ async def run(scale: Scale) -> Outcome:
 async def paired(
     fake: Worker, to_bot: SlackDriver, to_bare: SlackDriver, users: list[str], scale: Scale
 ) -> tuple[list[Run], list[Run]]:
-    """A warm-up, then `repeats` pairs: a bare run, and a bot run just after it."""
+    """A warm-up, then `ack_pairs` pairs: a bare run, and a bot run just after it."""
     await setup(fake, to_bot)
     warm = min(WARMUP, scale.ack_requests)
     await load(to_bare, users, warm, scale.ack_concurrency, COMMAND)
     await answered_after(fake, to_bot, users, warm, scale)
     bare_runs: list[Run] = []
     bot_runs: list[Run] = []
-    for _ in range(scale.repeats):
+    for _ in range(scale.ack_pairs):
         bare_runs.append(
             await load(to_bare, users, scale.ack_requests, scale.ack_concurrency, COMMAND)
         )

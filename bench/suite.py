@@ -31,6 +31,7 @@ class Scale:
     # 1: slash-command acknowledgement through Slack HTTP mode
     ack_requests: int = 2000
     ack_concurrency: int = 50
+    ack_pairs: int = 7  # bare, then bot: the ratio is their median, the noisiest figure here
     # 2: check-in ingest
     ingest_rows: int = 5000
     ingest_batch: int = 1000
@@ -64,6 +65,7 @@ class Scale:
             repeats=1,
             ack_requests=40,
             ack_concurrency=5,
+            ack_pairs=1,
             ingest_rows=60,
             ingest_batch=25,
             ingest_repeats=1,
