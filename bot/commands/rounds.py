@@ -237,7 +237,7 @@ async def _round_to_answer(session: AsyncSession, inv: Invocation, words: list[s
         raise UserError("Use `answer <round id>`; the id is in the message with the questions.")
     if words:
         round_ = await _round_here(session, inv, parse_id(words[0], "round"), lock=True)
-        if not inv.channel.is_dm or inv.role >= Role.FACILITATOR:  # else _round_here asked
+        if not inv.channel.is_dm or inv.role >= Role.FACILITATOR:  # else _round_here checked
             await svc.require_recipient(session, round_, inv.member_id)
         return round_
     mine = await svc.recipient_rounds(session, inv.member_id)

@@ -76,7 +76,7 @@ class HttpServer:
         # bolt gets the body as parsed here, not its own parse of the same text (see
         # payloads.py): made with an empty body, it parses nothing a second time.
         bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=dict(headers))
-        bolt_request.raw_body = text  # what bolt's own signature check reads
+        bolt_request.raw_body = text  # as received (checked above; bolt does not check again)
         bolt_request.body = payload
         bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
         self.arrived()
