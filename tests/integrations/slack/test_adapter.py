@@ -287,9 +287,9 @@ async def test_a_busy_bot_acknowledges_a_burst_before_working_on_it(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Busy, the bot acknowledges every command of a burst before it works on any: the work
-    of the first waits for a gap in the requests (here 0.5 s), then every answer arrives."""
+    of the first waits for a gap in the requests (here 1 s), then every answer arrives."""
     monkeypatch.setattr(listeners, "ANSWER_IN_ACK_WHEN_AT_MOST", 0)
-    bot.adapter.interactions.acks_first = AcksFirst(gap=0.5, longest=30)
+    bot.adapter.interactions.acks_first = AcksFirst(gap=1.0, longest=30)
     people = ["U05", "U06", "U07", "U08"]
     for user in people:  # back to back, closer than the gap
         sent = await bot.driver.slash(user, CHANNEL, "help")
