@@ -71,7 +71,7 @@ def _experiment_field(choices: list[Experiment]) -> FormField:
     )
 
 
-def _saved(checkin: CheckIn, experiment_id: int, verb: str) -> Reply:
+def _saved(checkin: CheckIn | checkins.Saved, experiment_id: int, verb: str) -> Reply:
     quoted = "by name" if checkin.named else "anonymously"
     text = (
         f"{verb} check-in #{checkin.id} on experiment #{experiment_id} — visible to "
@@ -118,7 +118,7 @@ async def _chosen(
     return experiment, [experiment]
 
 
-async def _saved_at_once(inv: Invocation, args: Args) -> CheckIn | None:
+async def _saved_at_once(inv: Invocation, args: Args) -> checkins.Saved | None:
     """The common check-in, its id given and every field valid, in a group's channel or a DM:
     saved in one statement if its experiment is running here. None sends the command the long
     way (`_chosen`, then `record`), which also tells a replay and explains what is wrong."""
@@ -132,7 +132,7 @@ async def _saved_at_once(inv: Invocation, args: Args) -> CheckIn | None:
         return None  # reported the long way, in its order (the experiment first)
     group_id = None if inv.channel.is_dm else inv.group_id
 
-    async def save(session: AsyncSession) -> CheckIn | None:
+    async def save(session: AsyncSession) -> checkins.Saved | None:
         return await checkins.record_if_running(
             session,
             experiment_id,

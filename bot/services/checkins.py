@@ -142,6 +142,16 @@ async def record(
     return row, False
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A check-in just stored, as its confirmation shows it (no ORM object to build)."""
+
+    id: int
+    experiment_id: int
+    visibility: str
+    named: bool
+
+
 async def record_if_running(
     session: AsyncSession,
     experiment_id: int,
@@ -151,7 +161,7 @@ async def record_if_running(
     *,
     source_key: str | None,
     now: datetime,
-) -> CheckIn | None:
+) -> Saved | None:
     """Save a check-in on the experiment with this id if it is running here (a channel of group
     `group_id`; a DM when that is None), in one statement. None when nothing was saved: the
     experiment is not running here, or `source_key` is taken (a replay); `record` after
@@ -160,7 +170,9 @@ async def record_if_running(
     params = {**values, "experiment": experiment_id, "member": member_id, "group": group_id}
     stmt = _insert_if_running(session.get_bind().dialect.name, group_id is None)
     inserted = (await session.execute(stmt, params)).scalar()
-    return CheckIn(id=inserted, **values) if inserted is not None else None
+    if inserted is None:
+        return None
+    return Saved(inserted, experiment_id, data.visibility, data.named)
 
 
 @dataclass(frozen=True)
