@@ -84,5 +84,8 @@ class CorePort:
     async def lookups(self, kind: LookupKind, channel: ChannelRef) -> list[Lookup]:
         return await views.lookups(self._deps.db, kind, channel)
 
+    async def templates_here(self, channel: ChannelRef) -> list[str]:
+        return await views.template_keys(self._deps.db, channel, self._deps.templates)
+
     async def sent(self, platform: Platform, message_id: str) -> SentMessage | None:
         return await views.sent_message(self._deps.db, platform, message_id)

@@ -103,5 +103,9 @@ class Port(Protocol):
         """Candidates for an id typed in `channel`: its own group's first, at most a few
         hundred, newest first within each part."""
 
+    async def templates_here(self, channel: ChannelRef) -> list[str]:
+        """The keys of the round templates a round started in `channel` can use, sorted: the
+        shipped ones and its group's own."""
+
     async def sent(self, platform: Platform, message_id: str) -> SentMessage | None:
         """What a message the bot posted (its platform id) was for, if the bot posted it."""

@@ -5,6 +5,8 @@ offers titles only, never entries."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import case, func, select, union
 
 from bot.domain import ChannelRef, Message, Platform
@@ -17,7 +19,7 @@ from bot.domain.views import (
     PostedDigest,
     SentMessage,
 )
-from bot.services import rounds
+from bot.services import rounds, templates
 from bot.services.groups import group_for_channel
 from bot.store.database import Database
 from bot.store.models import (
@@ -108,6 +110,17 @@ async def home_for(db: Database, platform: Platform, workspace: str, user_id: st
             PostedDigest(name, d.week, d.text) for d, name in (await session.execute(posted)).all()
         )
     return Home(tuple(prompts), experiments, digests)
+
+
+async def template_keys(
+    db: Database, channel: ChannelRef, shipped: Mapping[str, object]
+) -> list[str]:
+    """The round templates a round started in `channel` can use: the shipped ones and its
+    group's own (`round template new`), sorted."""
+    async with db.begin() as session:
+        group = None if channel.is_dm else await group_for_channel(session, channel)
+        own = await templates.own_templates(session, group.id) if group is not None else {}
+    return sorted(set(shipped) | set(own))
 
 
 async def lookups(db: Database, kind: LookupKind, channel: ChannelRef) -> list[Lookup]:

@@ -479,6 +479,6 @@ class InteractionRouter:
             elif kind == "command":
                 found = autocomplete.commands(self.port.commands, typed)
             elif kind == "template":
-                found = autocomplete.templates(self.port.template_keys, typed)
+                found = autocomplete.templates(await self.port.templates_here(channel), typed)
         choices = [discord.app_commands.Choice(name=s.name, value=s.value) for s in found]
         await interaction.response.autocomplete(choices)

@@ -82,6 +82,16 @@ async def test_a_template_with_a_choice_is_written_and_answered_on_discord(
     assert set(selects(pages)) == {"visibility", *(f"q{n}_kind" for n in range(1, 6))}
     assert "Saved *Retro* (`retro`): 1 free-text question, 1 choice" in fake.answer_text(done)
 
+    # Starting a round, the template's autocomplete offers the group's own beside the shipped.
+    typed = await fake.autocomplete(guild, channel, facilitator, "round start", "template", "r")
+    await fake.answered(typed)
+    offered = [c["value"] for c in fake.callbacks[typed]["data"]["choices"]]
+    assert "retro" in offered and "weekly-reflection" in offered, offered
+    elsewhere = fake.add_channel(guild, "elsewhere")  # no group yet: the shipped ones only
+    typed = await fake.autocomplete(guild, elsewhere, facilitator, "round start", "template", "r")
+    await fake.answered(typed)
+    assert "retro" not in [c["value"] for c in fake.callbacks[typed]["data"]["choices"]]
+
     started = await run(fake, guild, channel, facilitator, "round start", {"template": "retro"})
     assert "*Retro* has started" in fake.answer_text(started)
     await settle(app)
