@@ -23,7 +23,8 @@ async def entered(acks: AcksFirst) -> float:
 
 async def test_work_waits_for_a_gap_in_arrivals() -> None:
     acks = AcksFirst(gap=0.3, longest=30)  # a gap far longer than a busy loop's hiccups
-    assert await entered(acks) > 0  # nothing arriving: at once
+    began = time.monotonic()
+    assert await entered(acks) - began < 0.1  # nothing arriving: at once
     burst = asyncio.create_task(arrivals(acks, every=0.01, for_=0.5))
     await asyncio.sleep(0.02)
     work = asyncio.create_task(entered(acks))
