@@ -42,45 +42,34 @@ async def get_experiment(session: AsyncSession, experiment_id: int) -> Experimen
 async def find_experiment(session: AsyncSession, experiment_id: int, where: Here) -> Experiment:
     """An experiment by the id someone typed: in a channel, one of its group's; in a DM, one
     they own or checked in on. Anything else is reported like a missing id."""
-    experiment = await session.get(Experiment, experiment_id)
-    if experiment is not None:
-        if where.is_dm:
-            involved = (
-                experiment.owner_id == where.member_id
-                or (
-                    await session.execute(
-                        select(CheckIn.id)
-                        .where(
-                            CheckIn.experiment_id == experiment.id,
-                            CheckIn.member_id == where.member_id,
-                        )
-                        .limit(1)
-                    )
-                ).first()
-                is not None
-            )
-            if involved:
-                return experiment
-        elif where.in_group(experiment.group_id):
-            return experiment
-    raise NotFound(
-        f"There is no experiment #{experiment_id} here. `experiment list` shows the ids."
-    )
+    params = {"experiment": experiment_id, "group": where.group_id, "member": where.member_id}
+    query = select(Experiment).where(_here(where.is_dm))
+    experiment = (await session.execute(query, params)).scalar_one_or_none()
+    if experiment is None:  # a channel with no group has none here: group_id = NULL holds for none
+        raise NotFound(
+            f"There is no experiment #{experiment_id} here. `experiment list` shows the ids."
+        )
+    return experiment
 
 
-def running_here(in_dm: bool) -> ColumnElement[bool]:
-    """Whether the experiment bound as `experiment` is running and here, as `find_experiment`
-    finds it: in a group's channel (`group` bound), one of its group's; in a DM, one the member
-    bound as `member` owns or checked in on. For statements built once (a check-in's insert)."""
-    running = and_(Experiment.id == bindparam("experiment"), Experiment.status == RUNNING)
+def _here(in_dm: bool) -> ColumnElement[bool]:
+    """The experiment bound as `experiment`, if it is here: in a group's channel (`group`
+    bound), one of its group's; in a DM, one the member bound as `member` owns or checked in
+    on. The one rule for both `find_experiment` and `running_here`."""
+    chosen = Experiment.id == bindparam("experiment")
     if not in_dm:
-        return and_(running, Experiment.group_id == bindparam("group"))
+        return and_(chosen, Experiment.group_id == bindparam("group"))
     took_part = (
         select(CheckIn.id)
         .where(CheckIn.experiment_id == Experiment.id, CheckIn.member_id == bindparam("member"))
         .exists()
     )
-    return and_(running, or_(Experiment.owner_id == bindparam("member"), took_part))
+    return and_(chosen, or_(Experiment.owner_id == bindparam("member"), took_part))
+
+
+def running_here(in_dm: bool) -> ColumnElement[bool]:
+    """`_here`, and running: for statements built once (a check-in's insert)."""
+    return and_(_here(in_dm), Experiment.status == RUNNING)
 
 
 def require_running(experiment: Experiment) -> None:
