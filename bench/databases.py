@@ -18,6 +18,7 @@ from bot.services import experiments, groups, members
 from bot.store.base import Base
 from bot.store.database import Database
 from bot.store.models import Experiment, Group, Member
+from tests.support.postgres import synchronous
 
 
 def schema_url(url: str, schema: str) -> str:
@@ -50,7 +51,7 @@ async def fresh(kind: str, pg_url: str = "") -> AsyncIterator[Database]:
 def schema_of(pg_url: str) -> Iterator[str]:
     """A PostgreSQL schema of its own, dropped afterwards: the URL that works in it."""
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(synchronous(pg_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:

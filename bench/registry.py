@@ -38,8 +38,9 @@ async def postgres_url(env: Mapping[str, str]) -> str:
     url = url or DEFAULT_PG_URL
     try:
         import psycopg
+        from sqlalchemy import make_url
 
-        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         conn = await asyncio.wait_for(psycopg.AsyncConnection.connect(plain), 5)
         await conn.close()
     except Exception:

@@ -42,10 +42,14 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
 }
 SECRET_KEYS = {"bot_token", "app_token", "signing_secret", "token", "api_key", "app_password"}
 
+# The databases the bot runs on. psycopg is the slower of the PostgreSQL drivers (README,
+# Performance), kept for configurations written before asyncpg.
+DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql+psycopg://")
+
 # What to tell the user for a bad value, by key.
 FIXES: dict[str, str] = {
     "timezone": "use an IANA name such as Europe/London",
-    "database_url": "use sqlite+aiosqlite:///path.db or postgresql+psycopg://user@host/db",
+    "database_url": "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db",
     "summariser": "use 'offline' or 'llm'",
     "schedule": "use a five-field cron expression such as '0 16 * * fri'",
     "alarms_schedule": "use a five-field cron expression such as '0 8 * * *'",
@@ -86,7 +90,7 @@ class BotSettings(Section):
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+        if value and not value.startswith(DRIVERS):
             raise ValueError("unsupported driver")
         return value
 

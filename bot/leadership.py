@@ -22,7 +22,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -97,9 +97,10 @@ class Leadership:
         takeover interval, so a replica never silently stops competing."""
         engine = None
         if not self.db.is_sqlite:
-            engine = create_async_engine(
-                self.db.url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES
-            )
+            # The lock's connection is psycopg's whatever the pool's driver: libpq's client
+            # keepalives notice a dead network within seconds, and asyncpg has no such setting.
+            url = make_url(self.db.url).set(drivername="postgresql+psycopg")
+            engine = create_async_engine(url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES)
         try:
             while not stop.is_set():
                 try:

@@ -23,6 +23,7 @@ from bot.services.templates import load_templates
 from bot.store.base import Base
 from bot.store.database import Database
 from tests.support.clock import Clock
+from tests.support.postgres import synchronous
 
 PG_URL = os.environ.get("CYCLES_TEST_POSTGRES_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +69,7 @@ def empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(synchronous(PG_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:

@@ -239,7 +239,7 @@ def test_compose_runs_the_bot_image_against_its_postgres() -> None:
     env = {k: substituted(str(v)) for k, v in bot["environment"].items()}
     settings = load_settings(path=None, env=env)
     url = settings.bot.resolved_database_url()
-    assert url.startswith("postgresql+psycopg://cycles:")
+    assert url.startswith("postgresql+asyncpg://cycles:")
     assert url.endswith("@postgres:5432/cycles")  # the service's name and database
     assert postgres["environment"]["POSTGRES_DB"] == "cycles"
     assert postgres["environment"]["POSTGRES_USER"] == "cycles"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy import URL, event, make_url
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -78,14 +79,16 @@ class Database:
             )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(busy_ms))
         else:
+            engine_url, connect_args = _postgres_url(url)
             # pre_ping: a PostgreSQL restart costs one reconnect, not a failed request.
             self.engine = create_async_engine(
-                url,
+                engine_url,
                 echo=echo,
                 hide_parameters=True,
                 pool_pre_ping=True,
                 pool_size=10,
                 max_overflow=10,
+                connect_args=connect_args,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.group = GroupCommit(self.begin)
@@ -116,24 +119,54 @@ class Database:
         await self.engine.dispose()
 
 
+def _postgres_url(url: str) -> tuple[URL, dict[str, Any]]:
+    """The engine's URL and connection arguments. asyncpg takes no libpq `options`; the server
+    settings they carry (`?options=-csearch_path%3Dcycles`) go to it as `server_settings`."""
+    parsed = make_url(url)
+    options = parsed.query.get("options")
+    if parsed.get_driver_name() != "asyncpg" or options is None:
+        return parsed, {}
+    text = options if isinstance(options, str) else " ".join(options)
+    settings = _server_settings(text)
+    if settings is None:
+        raise ConfigError(
+            f"database: the options '{text}' are not settings such as -c search_path=cycles; "
+            f"{URL_FIX}."
+        )
+    return parsed.difference_update_query(["options"]), {"server_settings": settings}
+
+
+def _server_settings(options: str) -> dict[str, str] | None:
+    """`-c name=value` (also `-cname=value`, `--name=value`) pairs; None if anything else."""
+    settings: dict[str, str] = {}
+    words = iter(shlex.split(options))
+    for word in words:
+        if word == "-c":
+            word = next(words, "")
+        elif word.startswith(("-c", "--")):
+            word = word[2:]
+        else:
+            return None
+        name, equals, value = word.partition("=")
+        if not name or not equals:
+            return None
+        settings[name.replace("-", "_")] = value
+    return settings
+
+
 @contextmanager
 def _refusals() -> Iterator[None]:
     """A database failure becomes NotSaved for the person; integrity errors pass unchanged."""
     try:
         yield
+    except OSError as exc:  # asyncpg's, connecting to a server that is down
+        raise NotSaved() from exc
     except (OperationalError, DBAPIError) as exc:
-        if isinstance(exc.orig, _integrity_errors()):
+        if isinstance(exc, IntegrityError):
             raise
         # A value the database can never store (a string too big, a number out of range)
         # is the person's to change, not a reason to try again.
-        if isinstance(exc, DataError):
+        # SQLSTATE class 22, data exception: psycopg raises DataError, asyncpg a plain Error.
+        if isinstance(exc, DataError) or str(getattr(exc.orig, "sqlstate", ""))[:2] == "22":
             raise NotStorable() from exc
         raise NotSaved() from exc
-
-
-def _integrity_errors() -> tuple[type[BaseException], ...]:
-    import sqlite3
-
-    import psycopg
-
-    return (sqlite3.IntegrityError, psycopg.IntegrityError)

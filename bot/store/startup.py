@@ -7,6 +7,7 @@ must each say what is wrong and what to do, not print a traceback."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,15 +57,24 @@ async def startup_errors(db: Database) -> AsyncIterator[None]:
             raise StartupFailed(explain(db, exc.orig)) from None
         raise
     except OSError as exc:
+        if not db.is_sqlite:  # asyncpg's own: the server refused, or its host is unknown
+            raise StartupFailed(explain(db, exc)) from None
         raise StartupFailed(
             f"database: {_where(db)}: {exc.strerror or exc}; check the folder "
             "(bot.data_dir) exists and is writable."
         ) from None
 
 
+# SQLSTATE classes of the environment's failures: connection, authorization, unknown database,
+# insufficient resources, operator intervention (shutting down, starting up), system error.
+ENVIRONMENT_STATES = {"08", "28", "3D", "53", "57", "58"}
+
+
 def _known(error: BaseException | None) -> bool:
     # Failures of the environment, not of the code: constraint and syntax errors stay loud.
     if isinstance(error, sqlite3.OperationalError | psycopg.OperationalError):
+        return True
+    if str(getattr(error, "sqlstate", None) or "")[:2] in ENVIRONMENT_STATES:  # asyncpg's
         return True
     return type(error) is sqlite3.DatabaseError  # "file is not a database"
 
@@ -84,11 +94,12 @@ def explain(db: Database, error: BaseException | None) -> str:
             f"{url.host or 'localhost'} -p {url.port or 5432} -U {url.username or 'postgres'} "
             f"{name}) or {URL_FIX}."
         )
-    if "resolve" in lowered or "name or service not known" in lowered:
+    # asyncpg raises the socket's own errors, psycopg words them in its message.
+    if isinstance(error, socket.gaierror) or "resolve" in lowered or "service not known" in lowered:
         return f"database: cannot find the host '{url.host}'; {URL_FIX}."
-    if "refused" in lowered:
+    if isinstance(error, ConnectionRefusedError) or "refused" in lowered:
         return f"database: cannot connect to {where} (connection refused); start it or {URL_FIX}."
-    if "timeout" in lowered or "timed out" in lowered:
+    if isinstance(error, TimeoutError) or "timeout" in lowered or "timed out" in lowered:
         return f"database: no answer from {where} (timed out); check the host, or {URL_FIX}."
     if "authentication" in lowered or "role" in lowered or "password" in lowered:
         return (

@@ -21,6 +21,8 @@ STRIPPED = ("SLACK_", "DISCORD_", "OPENAI_", "CYCLES_")
 # Every command that opens the database; `demo` always uses a SQLite file of its own.
 COMMANDS = [("run",), ("shell",), ("db", "upgrade")]
 SQLITE_COMMANDS = [*COMMANDS, ("demo",)]
+# Both PostgreSQL drivers the configuration accepts fail the same way.
+DRIVERS = ["postgresql+asyncpg", "postgresql+psycopg"]
 
 
 def cycles(
@@ -59,10 +61,11 @@ def sqlite_args(args: tuple[str, ...], database: Path) -> tuple[tuple[str, ...],
     return args, {"CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
-def test_postgres_down(args: tuple[str, ...]) -> None:
+def test_postgres_down(args: tuple[str, ...], driver: str) -> None:
     port = free_port()  # nothing listens there
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/cycles"
+    url = f"{driver}://postgres@127.0.0.1:{port}/cycles"
     line = one_line_failure(cycles(args, {"CYCLES_DATABASE_URL": url}))
     assert line == (
         f"database: cannot connect to PostgreSQL at 127.0.0.1:{port} (connection refused); "
@@ -70,17 +73,19 @@ def test_postgres_down(args: tuple[str, ...]) -> None:
     )
 
 
-def test_unreachable_host() -> None:
-    url = f"postgresql+psycopg://postgres@127.0.0.2:{free_port()}/cycles"
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_unreachable_host(driver: str) -> None:
+    url = f"{driver}://postgres@127.0.0.2:{free_port()}/cycles"
     line = one_line_failure(cycles(("db", "upgrade"), {"CYCLES_DATABASE_URL": url}))
     assert line.startswith("database: cannot connect to PostgreSQL at 127.0.0.2:")
     assert "fix bot.database_url (CYCLES_DATABASE_URL)" in line
 
 
 @pytest.mark.skipif(not PG_URL, reason="CYCLES_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("driver", DRIVERS)
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
-def test_missing_database(args: tuple[str, ...]) -> None:
-    url = make_url(PG_URL).set(database="cycles_never_created")
+def test_missing_database(args: tuple[str, ...], driver: str) -> None:
+    url = make_url(PG_URL).set(drivername=driver, database="cycles_never_created")
     env = {"CYCLES_DATABASE_URL": url.render_as_string(hide_password=False)}
     line = one_line_failure(cycles(args, env))
     assert "has no database 'cycles_never_created'; create it (createdb " in line

@@ -12,6 +12,7 @@ from bot.config import SchedulerSettings
 from bot.leadership import Leadership, lock_key
 from bot.store.database import Database
 from tests.conftest import PG_URL, empty_database
+from tests.support.postgres import synchronous
 
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="CYCLES_TEST_POSTGRES_URL is not set")
 FAST = SchedulerSettings(takeover_seconds=0.2)
@@ -102,7 +103,7 @@ async def test_a_leader_whose_session_dies_steps_down_and_is_replaced(pg_url: st
     key = a.election.key
     assert key is not None
     unsigned = key & (2**64 - 1)
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(synchronous(PG_URL), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:  # what PostgreSQL does when the holder's machine dies
             killed = conn.execute(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine
 
 from tests.conftest import PG_URL, empty_database
 from tests.support.loopback import FakePlatform
+from tests.support.postgres import synchronous
 from tests.support.processes import BotProcess, bot_env
 
 MakeBot = Callable[..., BotProcess]
@@ -28,7 +29,7 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def sql(pg_url: str) -> Iterator[Engine]:
     """The test's own (synchronous) view of the bots' database."""
-    engine = create_engine(pg_url)
+    engine = create_engine(synchronous(pg_url))
     yield engine
     engine.dispose()
 

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, func, select
 
 from bot.store.models import CheckIn
 from tests.faults.conftest import MakeBot
+from tests.support.postgres import synchronous
 from tests.support.processes import BotProcess, until
 
 CLIENTS = 50
@@ -70,7 +71,7 @@ async def test_no_saved_check_in_is_lost_to_a_kill(database: str, bots: MakeBot)
     await running
     assert len(sent) > len(saved)  # some were in flight when it died
 
-    sql = create_engine(database.replace("+aiosqlite", ""))  # the test's own synchronous view
+    sql = create_engine(synchronous(database))  # the test's own synchronous view
     try:
         with sql.connect() as conn:
             rows = dict(conn.execute(select(CheckIn.source_key, CheckIn.id)).all())

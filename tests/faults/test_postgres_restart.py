@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select
 from bot.store.models import CheckIn
 from tests.faults.conftest import MakeBot
 from tests.support.loopback import FakePlatform
-from tests.support.postgres import PrivatePostgres, running
+from tests.support.postgres import PrivatePostgres, running, synchronous
 from tests.support.processes import BotProcess
 
 MEMBERS = 6
@@ -84,7 +84,7 @@ async def test_a_database_crash_never_turns_a_lost_write_into_a_saved_one(
     attempts = [a for batch in await asyncio.gather(*workers) for a in batch]
     assert await bot.terminate() == 0
 
-    engine = create_engine(server.url)
+    engine = create_engine(synchronous(server.url))
     try:
         with engine.connect() as conn:
             stored = set(conn.execute(select(CheckIn.happened)).scalars())

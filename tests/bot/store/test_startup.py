@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url, text
 
+from bot.errors import ConfigError
 from bot.store import startup
 from bot.store.database import Database, StartupFailed
+from tests.conftest import PG_URL
 
 
 @pytest.fixture
@@ -21,11 +24,12 @@ def silent_port() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
+@pytest.mark.parametrize("driver", ["postgresql+asyncpg", "postgresql+psycopg"])
 async def test_a_server_that_never_answers_is_reported_not_waited_on(
-    silent_port: int, monkeypatch: pytest.MonkeyPatch
+    silent_port: int, monkeypatch: pytest.MonkeyPatch, driver: str
 ) -> None:
     monkeypatch.setattr(startup, "CONNECT_SECONDS", 0.5)
-    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:{silent_port}/cycles")
+    db = Database(f"{driver}://postgres@127.0.0.1:{silent_port}/cycles")
     try:
         with pytest.raises(StartupFailed) as info:
             await startup.check(db)
@@ -43,3 +47,30 @@ async def test_a_healthy_sqlite_file_passes_the_check(tmp_path: Path) -> None:
         await startup.check(db)
     finally:
         await db.dispose()
+
+
+def test_options_that_are_not_settings_are_refused_in_one_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        Database("postgresql+asyncpg://postgres@127.0.0.1/cycles?options=-x%20y")
+    assert str(info.value) == (
+        "database: the options '-x y' are not settings such as -c search_path=cycles; "
+        "fix bot.database_url (CYCLES_DATABASE_URL)."
+    )
+
+
+@pytest.mark.skipif(not PG_URL, reason="CYCLES_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("driver", ["postgresql+asyncpg", "postgresql+psycopg"])
+async def test_settings_in_the_urls_options_reach_the_server(driver: str) -> None:
+    """libpq's `options` in the URL work on both drivers (asyncpg takes them as settings)."""
+    options = "-c search_path=cycles_x -cstatement_timeout=4321 --lock-timeout=1234"
+    url = make_url(PG_URL).set(drivername=driver).update_query_dict({"options": options})
+    db = Database(url.render_as_string(hide_password=False))
+    try:
+        async with db.read() as conn:
+            shown = [
+                (await conn.execute(text(f"SHOW {name}"))).scalar_one()
+                for name in ("search_path", "statement_timeout", "lock_timeout")
+            ]
+    finally:
+        await db.dispose()
+    assert shown == ["cycles_x", "4321ms", "1234ms"]
