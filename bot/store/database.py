@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.errors import ConfigError, NotSaved, NotStorable
-from bot.store.groupcommit import GroupCommit, Work
+from bot.store.groupcommit import POSTGRES_AT_ONCE, GroupCommit, Work
 from bot.store.sqlite import PATIENCE_MS, connector
 
 T = TypeVar("T")
@@ -91,7 +91,7 @@ class Database:
                 connect_args=connect_args,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.group = GroupCommit(self.begin)
+        self.group = GroupCommit(self.begin, at_once=1 if self.is_sqlite else POSTGRES_AT_ONCE)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:

@@ -90,3 +90,34 @@ async def test_closing_commits_what_is_queued(db: Database) -> None:
     await db.group.close()
     assert [await p for p in pending] == [True] * 10
     assert len(await keys(db)) == 10
+
+
+async def test_on_postgresql_a_slow_transaction_does_not_hold_back_the_next(
+    db: Database,
+) -> None:
+    """PostgreSQL writes several transactions at once (the server answers each statement in
+    turn); SQLite has one writer, so there they commit one after another."""
+    finished: list[str] = []
+
+    async def slow(session: AsyncSession) -> bool:
+        if not db.is_sqlite:
+            await session.execute(text("SELECT pg_sleep(0.5)"))
+        else:  # SQLite has no sleep: a long write stands in for it
+            await session.execute(
+                text(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 3000000) SELECT count(*) FROM n"
+                )
+            )
+        return await put("slow")(session)
+
+    async def written(name: str, work: Work[bool]) -> None:
+        await db.write(work)
+        finished.append(name)
+
+    first = asyncio.ensure_future(written("slow", slow))
+    await asyncio.sleep(0.1)  # the slow transaction has begun
+    await written("quick", put("quick"))
+    await first
+    assert finished == (["slow", "quick"] if db.is_sqlite else ["quick", "slow"])
+    assert await keys(db) == {"slow", "quick"}
