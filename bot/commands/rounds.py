@@ -315,8 +315,8 @@ async def round_status(inv: Invocation, args: Args) -> Result:
     facilitator = inv.role >= Role.FACILITATOR
     if not args.positional and not facilitator and inv.group_id is not None:
         # The common case, a member asking in the group's channel: one Core read.
-        async with inv.deps.db.read() as connection:
-            found = await svc.open_status(connection, inv.group_id, inv.member_id)
+        group_id, member_id = inv.group_id, inv.member_id
+        found = await inv.deps.db.read(lambda c: svc.open_status(c, group_id, member_id))
         if found is not None:
             timezone = svc.zone(inv.member_timezone, inv.group_timezone or "UTC").key
             when = f"open, closes {svc.format_time(found.closes_at, timezone)}"

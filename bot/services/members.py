@@ -6,9 +6,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.config import Settings
 from bot.domain import Actor, ChannelRef, MemberInfo, Platform, Role
@@ -106,8 +106,13 @@ async def known(db: Database, actor: Actor, channel: ChannelRef) -> Known:
         "user": actor.user_id,
         "channel": "" if channel.is_dm else channel.channel,
     }
-    async with db.read() as connection:
-        row = (await connection.execute(_known_query(), params)).first()
+
+    async def query(
+        connection: AsyncConnection,
+    ) -> Row[int, str, str, str, str | None, int, str] | None:
+        return (await connection.execute(_known_query(), params)).first()
+
+    row = await db.read(query)
     if row is not None and not _changed(actor, row[2], row[3], row[4]):
         group_id, group_timezone = (None, None) if channel.is_dm else (row[5], row[6])
         return Known(row[0], row[1], row[4], group_id, group_timezone)

@@ -65,12 +65,12 @@ async def test_settings_in_the_urls_options_reach_the_server(driver: str) -> Non
     options = "-c search_path=cycles_x -cstatement_timeout=4321 --lock-timeout=1234"
     url = make_url(PG_URL).set(drivername=driver).update_query_dict({"options": options})
     db = Database(url.render_as_string(hide_password=False))
+
+    async def setting(name: str) -> str:
+        return str(await db.read(lambda c: c.scalar(text(f"SHOW {name}"))))
+
     try:
-        async with db.read() as conn:
-            shown = [
-                (await conn.execute(text(f"SHOW {name}"))).scalar_one()
-                for name in ("search_path", "statement_timeout", "lock_timeout")
-            ]
+        shown = [await setting(n) for n in ("search_path", "statement_timeout", "lock_timeout")]
     finally:
         await db.dispose()
     assert shown == ["cycles_x", "4321ms", "1234ms"]
