@@ -75,12 +75,12 @@ async def run(scale: Scale) -> Outcome:
             def count(*_args: Any) -> None:
                 sent["statements"] += 1
 
-            event.listen(app.deps.db.engine.sync_engine, "before_cursor_execute", count)
+            for engine in app.deps.db.engines:
+                event.listen(engine.sync_engine, "before_cursor_execute", count)
             floor_query = select(Member.id).where(Member.user_id == "u1")
 
             async def floor(_i: int) -> None:
-                async with app.deps.db.read() as connection:
-                    (await connection.execute(floor_query)).first()
+                await app.deps.db.read(lambda c: c.scalar(floor_query))
 
             await timed(CONCURRENCY, floor)  # warm, as the commands were
             base = median(

@@ -136,6 +136,11 @@ class Database:
         groupcommit.py); returns once it has committed. Failures as in `begin`."""
         return await self.group.run(work)
 
+    @property
+    def engines(self) -> list[AsyncEngine]:
+        """Every engine this handle sends statements through (one on SQLite)."""
+        return [self.engine] if self.reads is self.engine else [self.engine, self.reads]
+
     async def dispose(self) -> None:
         await self.group.close()
         await self.engine.dispose()

@@ -106,11 +106,13 @@ def statements(db: Database) -> Iterator[list[str]]:
     def record(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
         sent.append(statement)
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    for engine in db.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         yield sent
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        for engine in db.engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_a_known_member_costs_one_read_for_who_and_where(deps: Deps) -> None:
