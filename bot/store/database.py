@@ -96,14 +96,16 @@ class Database:
             # is then one round trip, not four (ping, BEGIN, the select, the ROLLBACK as the
             # connection goes back). A read that meets a dropped connection runs again
             # instead (`read`). Check-ins end to end, `python -m bench --only ack`: 709-744
-            # a second through the shared pool, 900-939 through this one.
+            # a second through the shared pool, 889-1,013 through this one. No overflow: an
+            # overflow connection is closed as it comes back, and opening them again under a
+            # burst cost more than waiting (5 kept and 15 more: 582 a second).
             self.reads = create_async_engine(
                 engine_url,
                 echo=echo,
                 hide_parameters=True,
                 isolation_level="AUTOCOMMIT",
-                pool_size=5,
-                max_overflow=5,
+                pool_size=10,
+                max_overflow=0,
                 connect_args=connect_args,
             )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
