@@ -141,6 +141,7 @@ class FakeSlack:
         self.ratelimit_dms: dict[str, int] = {}  # user -> chat.postMessage 429s still to give
         self.fail_dms: dict[str, str] = {}  # user -> permanent error code for their DM
         self.respond_status = 200  # what every response URL answers
+        self.respond_drops = 0  # this many response-URL posts lose their connection first
         self.hold_dms_after: int | None = None  # hold DM posts after this many went through
         self.outage: dict[str, int] = {}  # method -> HTTP 500s still to give
         self.unreadable: set[str] = set()  # channels whose history needs a missing scope
@@ -545,6 +546,11 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self.respond_drops > 0:  # the connection drops before any answer
+            self.respond_drops -= 1
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         if self.respond_status != 200:  # an expired or refused response URL
             return web.Response(status=self.respond_status, text="expired_url")
         self.responses.append({"url": str(request.url), **body})

@@ -300,6 +300,20 @@ async def test_a_busy_bot_acknowledges_a_burst_before_working_on_it(
     assert all("Learning Cycles commands" in str(r["text"]) for r in bot.fake.responses)
 
 
+async def test_an_answer_whose_connection_dropped_is_posted_again_once(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listeners, "ANSWER_IN_ACK_WHEN_AT_MOST", -1)  # by response URL
+    bot.fake.respond_drops = 1
+    sent = await bot.driver.slash("U05", CHANNEL, "help")
+    assert sent.status == 200 and not sent.body
+    await bot.until(lambda: len(bot.fake.responses) == 1)
+    await asyncio.sleep(0.6)  # past the retry's wait: nothing arrives twice
+    assert len(bot.fake.responses) == 1
+    assert "Learning Cycles commands" in str(bot.fake.responses[0]["text"])
+    assert bot.fake.respond_drops == 0
+
+
 async def test_a_refused_response_url_still_answers_the_person_by_dm(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
