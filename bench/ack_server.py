@@ -43,6 +43,8 @@ async def serve_bot(
     }
     if database_url:  # else SQLite, in data_dir
         env["CYCLES_DATABASE_URL"] = database_url
+    if shared := os.environ.get("CYCLES_BENCH_SHARED_PORT"):  # one of several replicas
+        env |= {"CYCLES_BOT__SHARE_PORTS": "true", "CYCLES_SLACK__HTTP_PORT": shared}
     settings = load_settings(path=None, env=env)
     app = await build_app(settings)
     adapter = SlackAdapter(app.port)

@@ -113,6 +113,7 @@ class App:
     port: Port = field(init=False)
 
     def __post_init__(self) -> None:
+        self.listeners.share = self.settings.bot.share_ports
         self.port = CorePort(self.dispatcher, self.metrics, self.listeners.get)
 
     @property
@@ -328,7 +329,8 @@ async def serve(app: App, *, on_ready: Callable[[OpsServer | None], None] | None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    ops = OpsServer(app, app.settings.ops) if app.settings.ops.enabled else None
+    share = app.settings.bot.share_ports
+    ops = OpsServer(app, app.settings.ops, share=share) if app.settings.ops.enabled else None
     try:
         if ops is not None:
             ops = await _start_ops(ops)  # first, so /healthz says "starting" meanwhile

@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.domain import cron
 from bot.errors import ConfigError
@@ -50,6 +58,7 @@ DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql+psycopg:/
 FIXES: dict[str, str] = {
     "timezone": "use an IANA name such as Europe/London",
     "database_url": "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db",
+    "share_ports": "set bot.database_url to a PostgreSQL database, or leave share_ports off",
     "summariser": "use 'offline' or 'llm'",
     "schedule": "use a five-field cron expression such as '0 16 * * fri'",
     "alarms_schedule": "use a five-field cron expression such as '0 8 * * *'",
@@ -84,8 +93,18 @@ class BotSettings(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     facilitators: list[str] = Field(default_factory=list)
     leaders: list[str] = Field(default_factory=list)
+    # Several `cycles run` on one machine listen on the same ports (Linux's SO_REUSEPORT), and
+    # the kernel spreads connections among them. PostgreSQL only: they are replicas.
+    share_ports: bool = False
 
     _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("share_ports")
+    @classmethod
+    def _replicas_need_a_server(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not str(info.data.get("database_url", "")).startswith("postgresql"):
+            raise ValueError("processes sharing ports are replicas, and need PostgreSQL")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -34,8 +34,11 @@ class Mount:
 
 
 class HttpListener:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, share: bool = False) -> None:
         self.host = host
+        # Other processes on this machine may listen on the same port (SO_REUSEPORT): the
+        # kernel spreads connections among them (`bot.share_ports`).
+        self.share = share
         # The port asked for until bound, then the one bound (0 asks for any free port).
         self.port = port
         self._mounts: list[Mount] = []
@@ -88,7 +91,7 @@ class HttpListener:
         runner = web.AppRunner(self.web_app(), access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self.port).start()
+            await web.TCPSite(runner, self.host, self.port, reuse_port=self.share).start()
         except OSError as exc:
             await runner.cleanup()
             raise ConfigError(
@@ -112,13 +115,15 @@ class HttpListener:
 class Listeners:
     """The App's listeners by host and port, each made when an adapter first asks for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, share: bool = False) -> None:
+        self.share = share
         self._by_address: dict[tuple[str, int], HttpListener] = {}
 
     def get(self, host: str, port: int) -> HttpListener:
         listener = self._by_address.get((host, port))
         if listener is None:
-            listener = self._by_address[(host, port)] = HttpListener(host, port)
+            listener = HttpListener(host, port, share=self.share)
+            self._by_address[(host, port)] = listener
         return listener
 
     def all(self) -> list[HttpListener]:

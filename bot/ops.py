@@ -45,8 +45,9 @@ class Served(Protocol):
 
 
 class OpsServer:
-    def __init__(self, app: Served, settings: OpsSettings) -> None:
+    def __init__(self, app: Served, settings: OpsSettings, *, share: bool = False) -> None:
         self.app = app
+        self.share = share  # as the platforms' listeners (bot.share_ports)
         self.host = settings.host
         self.port = settings.port
         self._runner: web.AppRunner | None = None
@@ -61,7 +62,7 @@ class OpsServer:
         """Listen; returns once bound. Port 0 picks a free one (see `self.port`)."""
         runner = web.AppRunner(self.web_app(), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, self.host, self.port).start()
+        await web.TCPSite(runner, self.host, self.port, reuse_port=self.share).start()
         self._runner = runner
         if runner.addresses:
             self.port = int(runner.addresses[0][1])

@@ -44,6 +44,12 @@ async def test_ack(scale: Scale) -> None:
     for run_ in outcome.details["bot_runs"] + outcome.details["bare_runs"]:
         assert run_["requests"] == scale.ack_requests and run_["failures"] == 0
     assert all(r["answered_seconds"] for r in outcome.details["bot_runs"])
+    if scale.postgres_url:  # one bot process, then two replicas sharing the port
+        measures = set(by_measure(outcome))
+        assert "check-ins saved and answered, PostgreSQL, one process" in measures
+        assert "check-ins saved and answered, PostgreSQL, 2 processes sharing the port" in measures
+        runs = outcome.details["postgres_runs"] + outcome.details["postgres_two_process_runs"]
+        assert all(r["answered_seconds"] and r["failures"] == 0 for r in runs)
 
 
 async def test_ingest(scale: Scale) -> None:

@@ -44,6 +44,8 @@ def test_environment_overrides_and_secrets(tmp_path: Path) -> None:
         ("[bot]\ncolour = 'red'\n", {}, "unknown key 'bot.colour'"),
         ("[slack]\nbot_token = 'xoxb-2'\n", {}, "is a secret"),
         ("[bot\n", {}, "not valid TOML"),
+        ("", {"CYCLES_DATABASE_URL": "mysql://h/db"}, "or postgresql+asyncpg://user@host/db"),
+        ("[bot]\nshare_ports = true\n", {}, "share_ports = True is invalid: processes sharing"),
     ],
 )
 def test_bad_values_fail_with_one_line(

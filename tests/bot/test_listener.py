@@ -101,3 +101,23 @@ async def test_two_hosts_on_one_port_name_the_settings() -> None:
         "Fix: set [slack] and [teams] http_host alike, or give them different ports."
     )
     assert not any(listener.bound for listener in listeners.all())
+
+
+async def test_listeners_sharing_a_port_both_serve_it() -> None:
+    """bot.share_ports: replicas on one machine bind the same port, and the kernel spreads
+    connections among them. Without it the second would fail as a port in use."""
+    first = HttpListener("127.0.0.1", 0, share=True)
+    first.mount("slack", "/slack", routes("first"), lambda: True)
+    await first.bind()
+    second = HttpListener("127.0.0.1", first.port, share=True)
+    second.mount("slack", "/slack", routes("second"), lambda: True)
+    try:
+        await second.bind()
+        # A new connection each time: the kernel picks a listener per connection.
+        answers = {
+            (await fetch(f"http://127.0.0.1:{first.port}/slack/hello"))[1] for _ in range(40)
+        }
+    finally:
+        await second.close()
+        await first.close()
+    assert answers == {"first", "second"}

@@ -114,3 +114,29 @@ async def test_a_taken_ops_port_is_reported_and_the_bot_runs_on(
     await app.stop()
     assert f"cannot listen on 127.0.0.1:{port}" in caplog.text
     assert "CYCLES_OPS__PORT" in caplog.text
+
+
+async def test_ops_servers_sharing_a_port_both_bind_it(tmp_path: Path) -> None:
+    """bot.share_ports covers the ops port too: replicas on one machine all start it."""
+    settings = load_settings(
+        path=None,
+        env={
+            "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.sqlite3'}",
+            "CYCLES_DATA_DIR": str(tmp_path),
+            "CYCLES_OPS__HOST": "127.0.0.1",
+            "CYCLES_OPS__PORT": "0",
+        },
+    )
+    app = await build_app(settings, with_scheduler=False)
+    first = OpsServer(app, settings.ops, share=True)
+    await first.start()
+    second = OpsServer(app, settings.ops.model_copy(update={"port": first.port}), share=True)
+    try:
+        await second.start()
+        assert second.port == first.port
+        status, _, data = await get(f"http://127.0.0.1:{first.port}/healthz")
+        assert status == 503 and data["state"] == "created"
+    finally:
+        await second.close()
+        await first.close()
+        await app.stop()
