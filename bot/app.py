@@ -68,9 +68,12 @@ class MeteredDispatcher(Dispatcher):
         *,
         fields: dict[str, str] | None = None,
         source_key: str | None = None,
+        once: bool = False,
     ) -> Result:
         started = time.perf_counter()
-        result = await super().handle(actor, channel, text, fields=fields, source_key=source_key)
+        result = await super().handle(
+            actor, channel, text, fields=fields, source_key=source_key, once=once
+        )
         self._observe(str(channel.platform), started, result)
         return result
 

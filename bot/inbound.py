@@ -70,9 +70,10 @@ class CorePort:
         text: str,
         fields: dict[str, str] | None = None,
         source_key: str | None = None,
+        once: bool = False,
     ) -> Result:
         return await self._dispatcher.handle(
-            actor, channel, text, fields=fields, source_key=source_key
+            actor, channel, text, fields=fields, source_key=source_key, once=once
         )
 
     async def reply(self, actor: Actor, round_id: int, text: str) -> Result:

@@ -90,8 +90,11 @@ class Port(Protocol):
         text: str,
         fields: dict[str, str] | None = None,
         source_key: str | None = None,
+        once: bool = False,
     ) -> Result:
-        """Run a command, or submit a form (`fields` are its values, merged over inline ones)."""
+        """Run a command, or submit a form (`fields` are its values, merged over inline ones).
+        `once`: the platform may deliver this command again under the same `source_key`; it
+        runs once, and a repeat is answered with a Reply whose `repeat` is set (show nothing)."""
 
     async def reply(self, actor: Actor, round_id: int, text: str) -> Result:
         """A reply typed in a round prompt's thread: the answer to its first open question."""

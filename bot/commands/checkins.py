@@ -71,14 +71,17 @@ def _experiment_field(choices: list[Experiment]) -> FormField:
     )
 
 
-def _saved(checkin: CheckIn | checkins.Saved, experiment_id: int, verb: str) -> Reply:
+def _saved(
+    checkin: CheckIn | checkins.Saved, experiment_id: int, verb: str, *, repeat: bool = False
+) -> Reply:
     quoted = "by name" if checkin.named else "anonymously"
     text = (
         f"{verb} check-in #{checkin.id} on experiment #{experiment_id} — visible to "
         f"{privacy.audience(checkin.visibility)}"
         + (f", quoted {quoted}." if checkin.visibility == "group" else ".")
     )
-    return Reply.text(text, buttons=(Button("Edit", f"checkin edit {checkin.id}"),))
+    buttons = (Button("Edit", f"checkin edit {checkin.id}"),)
+    return Reply.text(text, buttons=buttons, repeat=repeat)
 
 
 async def _chosen(
@@ -163,7 +166,7 @@ async def checkin(inv: Invocation, args: Args) -> Result:
             # common case learns it is a replay from the write itself (checkins.record).
             replay = await checkins.find_by_source(session, inv.source_key or "")
             if inv.source_key and replay is not None:
-                return _saved(replay, replay.experiment_id, "Already saved")
+                return _saved(replay, replay.experiment_id, "Already saved", repeat=True)
             raise
         if experiment is None:
             fields = (_experiment_field(offered), *FIELDS)
@@ -190,7 +193,9 @@ async def checkin(inv: Invocation, args: Args) -> Result:
         )
 
     saved, created = await inv.deps.db.write(save)
-    return _saved(saved, saved.experiment_id, "Saved" if created else "Already saved")
+    if not created:  # its source key was seen: the same delivery, again
+        return _saved(saved, saved.experiment_id, "Already saved", repeat=True)
+    return _saved(saved, saved.experiment_id, "Saved")
 
 
 async def checkin_edit(inv: Invocation, args: Args) -> Result:
@@ -225,6 +230,7 @@ SPECS = (
         checkin,
         params=(id_param("experiment", "experiment", "experiment", required=False),),
         fields=FIELDS,
+        keyed=True,  # a repeated delivery finds its check-in by source key
         details=(
             "Without an id: your one running experiment here, or a form to choose one "
             "(inline: experiment=<id>)."

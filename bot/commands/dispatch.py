@@ -21,6 +21,7 @@ from bot.domain import Actor, ChannelRef, Reply
 from bot.errors import FieldErrors, NotSaved, UserError
 from bot.services import members, rounds
 from bot.services.context import Deps, Invocation
+from bot.services.keyvalue import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,13 @@ class Dispatcher:
         *,
         fields: dict[str, str] | None = None,
         source_key: str | None = None,
+        once: bool = False,
     ) -> Result:
-        """Run one command. `fields` are a submitted form's values, merged over inline ones."""
+        """Run one command. `fields` are a submitted form's values, merged over inline ones.
+        With `once`, a delivery the platform may repeat: claimed by its source key first,
+        unless the command's write is keyed by it (see CommandSpec.keyed)."""
         async with self._turns.turn():
-            return await self._handle(actor, channel, text, fields, source_key)
+            return await self._handle(actor, channel, text, fields, source_key, once)
 
     async def handle_reply(self, actor: Actor, round_id: int, text: str) -> Result:
         """A reply typed in a round prompt's thread: it takes a turn and fails like a command."""
@@ -74,6 +78,7 @@ class Dispatcher:
         text: str,
         fields: dict[str, str] | None,
         source_key: str | None,
+        once: bool = False,
     ) -> Result:
         try:
             parsed = parse(text)
@@ -83,6 +88,9 @@ class Dispatcher:
             if found is None:
                 return Reply.text(self._unknown(parsed.words[0]))
             spec, rest = found
+            if once and source_key and not spec.keyed and not await self._claim(actor, source_key):
+                log.info("a repeated delivery of a command was ignored")
+                return REPEATED
             values = {**parsed.fields, **(fields or {})}
             who = await members.known(self.deps.db, actor, channel)
             role = members.effective_role(who.role, actor, self.deps.settings)
@@ -109,11 +117,19 @@ class Dispatcher:
         except Exception as exc:
             return unexpected(exc)
 
+    async def _claim(self, actor: Actor, source_key: str) -> bool:
+        # Its own key: use cases claim the source key itself inside their transactions.
+        return await StateStore(self.deps.db).claim(actor.platform, f"delivery:{source_key}")
+
     def _unknown(self, word: str) -> str:
         names = sorted({spec.path[0] for spec in self.specs})
         close = difflib.get_close_matches(word.lower(), names, n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         return f"Unknown command '{word[:40]}'.{hint} Type `help` for the list."
+
+
+# What a repeated delivery of a command already run gets: nothing to show.
+REPEATED = Reply.text("", repeat=True)
 
 
 def unexpected(exc: Exception) -> Reply:

@@ -36,6 +36,9 @@ class CommandSpec:
     details: str = ""
     # The words after the path, declared once for every platform's options and help.
     params: tuple[Param, ...] = ()
+    # Its write is keyed by the invocation's source key, so a delivery the platform repeats
+    # is not written twice: the core runs it without claiming the delivery first.
+    keyed: bool = False
 
     @property
     def name(self) -> str:

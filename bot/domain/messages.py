@@ -92,6 +92,9 @@ class Reply:
     ephemeral: bool = True
     # Per-field messages when a submitted form failed validation; adapters show them inline.
     errors: dict[str, str] = field(default_factory=dict)
+    # The answer to a delivery already handled (its source key was seen before): an adapter
+    # that asked for the command to run once (`Port.handle(once=True)`) shows nothing.
+    repeat: bool = False
 
     @classmethod
     def text(
@@ -101,8 +104,11 @@ class Reply:
         ephemeral: bool = True,
         buttons: tuple[Button, ...] = (),
         errors: dict[str, str] | None = None,
+        repeat: bool = False,
     ) -> Reply:
-        return cls(Message(text, buttons=buttons), ephemeral=ephemeral, errors=errors or {})
+        return cls(
+            Message(text, buttons=buttons), ephemeral=ephemeral, errors=errors or {}, repeat=repeat
+        )
 
 
 @dataclass(frozen=True)

@@ -94,10 +94,13 @@ class Interactions:
         channel: ChannelRef,
         text: str,
         *,
-        source_key: str,
+        source_key: str | None,
         fields: dict[str, str] | None = None,
+        once: bool = False,
     ) -> Result:
-        return await self.port.handle(actor, channel, text, fields=fields, source_key=source_key)
+        return await self.port.handle(
+            actor, channel, text, fields=fields, source_key=source_key, once=once
+        )
 
     async def open_form(
         self, form: Form, channel: ChannelRef, trigger_id: str, origin: str | None = None
@@ -205,15 +208,18 @@ class Interactions:
     async def command_result(
         self, body: dict[str, Any], team: str, user_id: str, channel: ChannelRef
     ) -> Result | None:
-        """The command's answer; None for a replay (a trigger id seen before)."""
+        """The command's answer; None for a replay (a trigger id seen before). The core claims
+        the trigger id, or finds a check-in by it, as the same transaction's work."""
         trigger_id = str(body.get("trigger_id", ""))
-        if trigger_id and not await self.claim_once(f"command:{trigger_id}"):
+        actor = await self.actor(team, user_id, str(body.get("user_name", "")))
+        text = str(body.get("text", ""))
+        # Slack sends a trigger id with every slash command; a repeated delivery has the same.
+        source_key = f"slack:command:{trigger_id}" if trigger_id else None
+        result = await self.run(actor, channel, text, source_key=source_key, once=bool(trigger_id))
+        if isinstance(result, Reply) and result.repeat:
             log.info("slack: a replayed slash command was ignored")
             return None
-        actor = await self.actor(team, user_id, str(body.get("user_name", "")))
-        return await self.run(
-            actor, channel, str(body.get("text", "")), source_key=f"slack:command:{trigger_id}"
-        )
+        return result
 
     @staticmethod
     async def answered_in_ack(work: asyncio.Future[Result | None], ack: Ack) -> bool:

@@ -13,7 +13,7 @@ from bot.commands.registry import Args, CommandSpec, Result
 from bot.domain import Actor, Form, MemberInfo, Platform, Reply
 from bot.services.context import Deps, Invocation
 from bot.store.database import Database
-from bot.store.models import Member
+from bot.store.models import CheckIn, Member
 from tests.support.chat import ADA, BEA, FAY, HERE, channel_with, dm, said
 
 
@@ -147,6 +147,30 @@ async def test_a_known_member_costs_one_read_for_who_and_where(deps: Deps) -> No
         form = await bot.handle(ADA, dm(ADA), "answer 1")
     assert isinstance(form, Form), form
     assert len(sent) == 5, sent
+
+
+async def test_a_delivery_that_may_repeat_runs_once_and_a_check_in_claims_nothing(
+    deps: Deps,
+) -> None:
+    """`once`: a command is claimed by its source key before it runs, and a repeat is answered
+    with nothing to show. A check-in's write is keyed by the source key itself: it claims
+    nothing, and still stores a repeat once."""
+    bot = make_dispatcher(deps)
+    await said(bot, FAY, 'experiment new title="Home visits" hypothesis="h" try="t" expect="e"')
+    first = await bot.handle(ADA, HERE, "help", source_key="d1", once=True)
+    assert isinstance(first, Reply) and not first.repeat
+    again = await bot.handle(ADA, HERE, "help", source_key="d1", once=True)
+    assert isinstance(again, Reply) and again.repeat
+    checkin = "checkin 1 happened=visit surprise=60 confidence=55"
+    with statements(deps.db) as sent:
+        saved = await bot.handle(ADA, HERE, checkin, source_key="d2", once=True)
+    assert isinstance(saved, Reply) and saved.message.text.startswith("Saved check-in #1")
+    assert len(sent) == 2, sent  # who and where, the insert: no claim
+    repeated = await bot.handle(ADA, HERE, checkin, source_key="d2", once=True)
+    assert isinstance(repeated, Reply) and repeated.repeat
+    assert repeated.message.text.startswith("Already saved check-in #1")
+    async with deps.db.begin() as session:
+        assert len((await session.execute(select(CheckIn))).all()) == 1
 
 
 async def test_a_changed_name_is_still_written_when_the_member_is_known(deps: Deps) -> None:

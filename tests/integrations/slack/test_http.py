@@ -192,6 +192,45 @@ async def test_a_replayed_slash_command_runs_once(bot: Bot) -> None:
     assert len(bot.fake.views) + len(bot.fake.responses) == 1
 
 
+async def test_a_replayed_check_in_is_saved_once_and_claims_nothing(bot: Bot) -> None:
+    """A check-in is keyed by its trigger id: a repeated delivery finds it, so the command
+    needs no claim of its own (one write less for the commonest command), and shows nothing."""
+    made = await bot.driver.slash(
+        ADMIN, CHANNEL, "experiment new title=Walks hypothesis=H try=T expect=E"
+    )
+    assert made.status == 200
+    await bot.until(lambda: bot.fake.responses or made.body, drain=False)
+    trigger = bot.fake.new_trigger(ADMIN)
+    form = {
+        "team_id": bot.fake.team,
+        "channel_id": CHANNEL,
+        "user_id": ADMIN,
+        "command": "/cycles",
+        "text": 'checkin 1 happened="A walk" surprise=40 confidence=60',
+        "response_url": bot.fake.response_url(),
+        "trigger_id": trigger,
+    }
+    body = urllib.parse.urlencode(form)
+    stamp = int(time.time())
+    answers = len(bot.fake.responses)
+    first = await bot.driver.post(body, FORM, timestamp=stamp)
+    bot.driver.shown_from_ack(first, form["response_url"])
+    await bot.until(lambda: len(bot.fake.responses) > answers, drain=False)
+    assert str(bot.fake.responses[-1]["text"]).startswith("Saved check-in #1")
+    again = await bot.driver.post(body, FORM, timestamp=stamp)  # the same bytes again
+    bot.driver.shown_from_ack(again, "")
+    assert (await bot.driver.slash(ADMIN, CHANNEL, "help")).status == 200  # a fresh one
+    await bot.until(lambda: len(bot.fake.responses) >= answers + 2, drain=False)
+    assert len(bot.fake.responses) == answers + 2  # the check-in's and help's, nothing more
+    async with bot.app.deps.db.begin() as session:
+        stored = await session.scalar(text("SELECT count(*) FROM checkins"))
+        claims = await session.scalar(
+            text("SELECT count(*) FROM processed_events WHERE event_id LIKE :trigger"),
+            {"trigger": f"%{trigger}%"},
+        )
+    assert (stored, claims) == (1, 0)
+
+
 async def test_a_replayed_help_answers_once(bot: Bot) -> None:
     body = urllib.parse.urlencode(
         {
@@ -223,7 +262,7 @@ async def test_a_command_the_database_cannot_record_says_not_saved(bot: Bot) -> 
     person is told nothing was saved, not that Slack was at fault."""
     async with bot.app.deps.db.begin() as session:
         await session.execute(text("DROP TABLE processed_events"))
-    sent = await bot.driver.slash(ADMIN, CHANNEL, 'checkin 1 happened="A walk"')
+    sent = await bot.driver.slash(ADMIN, CHANNEL, "experiment new title=Walks")
     assert sent.status == 200
     await bot.until(lambda: len(bot.fake.responses) == 1, drain=False)
     said = str(bot.fake.responses[0]["text"])
