@@ -8,11 +8,24 @@ import aiohttp
 import pytest
 
 from bot.app import build_app
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.domain import ChannelRef, Message, Platform
 from bot.ops import OpsServer
 from bot.services import outbox
 from tests.support.adapter import RecordingAdapter
+
+
+def ops_settings(tmp_path: Path) -> Settings:
+    """A SQLite file in `tmp_path`, and the ops server on a free loopback port."""
+    return load_settings(
+        path=None,
+        env={
+            "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.sqlite3'}",
+            "CYCLES_DATA_DIR": str(tmp_path),
+            "CYCLES_OPS__HOST": "127.0.0.1",
+            "CYCLES_OPS__PORT": "0",
+        },
+    )
 
 
 async def get(url: str) -> tuple[int, str, Any]:
@@ -25,15 +38,7 @@ async def get(url: str) -> tuple[int, str, Any]:
 async def test_healthz_follows_the_lifecycle_and_metrics_read_the_database(
     tmp_path: Path,
 ) -> None:
-    settings = load_settings(
-        path=None,
-        env={
-            "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.sqlite3'}",
-            "CYCLES_DATA_DIR": str(tmp_path),
-            "CYCLES_OPS__HOST": "127.0.0.1",
-            "CYCLES_OPS__PORT": "0",
-        },
-    )
+    settings = ops_settings(tmp_path)
     adapter = RecordingAdapter(platform=Platform.SLACK)  # no Slack adapter: rows stay pending
     app = await build_app(settings, with_scheduler=False)
     ops = OpsServer(app, settings.ops)
@@ -118,15 +123,7 @@ async def test_a_taken_ops_port_is_reported_and_the_bot_runs_on(
 
 async def test_ops_servers_sharing_a_port_both_bind_it(tmp_path: Path) -> None:
     """bot.share_ports covers the ops port too: replicas on one machine all start it."""
-    settings = load_settings(
-        path=None,
-        env={
-            "CYCLES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.sqlite3'}",
-            "CYCLES_DATA_DIR": str(tmp_path),
-            "CYCLES_OPS__HOST": "127.0.0.1",
-            "CYCLES_OPS__PORT": "0",
-        },
-    )
+    settings = ops_settings(tmp_path)
     app = await build_app(settings, with_scheduler=False)
     first = OpsServer(app, settings.ops, share=True)
     await first.start()
