@@ -8,6 +8,7 @@ CYCLES_<SECTION>__<KEY>. A wrong value fails at start with one line naming the k
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -58,7 +59,7 @@ DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql+psycopg:/
 FIXES: dict[str, str] = {
     "timezone": "use an IANA name such as Europe/London",
     "database_url": "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db",
-    "share_ports": "set bot.database_url to a PostgreSQL database, or leave share_ports off",
+    "share_ports": "keep the state in PostgreSQL (bot.database_url) on Linux, or leave it off",
     "summariser": "use 'offline' or 'llm'",
     "schedule": "use a five-field cron expression such as '0 16 * * fri'",
     "alarms_schedule": "use a five-field cron expression such as '0 8 * * *'",
@@ -104,6 +105,8 @@ class BotSettings(Section):
     def _replicas_need_a_server(cls, value: bool, info: ValidationInfo) -> bool:
         if value and not str(info.data.get("database_url", "")).startswith("postgresql"):
             raise ValueError("processes sharing ports are replicas, and need PostgreSQL")
+        if value and not hasattr(socket, "SO_REUSEPORT"):
+            raise ValueError("this system cannot share a port between processes (Linux can)")
         return value
 
     @field_validator("database_url")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,20 @@ from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sharing_ports_where_the_system_cannot_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(socket, "SO_REUSEPORT")
+    env = {"CYCLES_DATABASE_URL": "postgresql+asyncpg://u@h/db", "CYCLES_BOT__SHARE_PORTS": "1"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env)
+    assert str(info.value) == (
+        "config: bot.share_ports = '1' is invalid: this system cannot share a port between "
+        "processes (Linux can). Fix: keep the state in PostgreSQL (bot.database_url) on Linux, "
+        "or leave it off."
+    )
 
 
 def test_shipped_bot_toml_is_the_defaults() -> None:
