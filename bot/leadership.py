@@ -22,13 +22,13 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.config import SchedulerSettings
-from bot.store.database import Database
+from bot.store.database import Database, psycopg_url
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,9 @@ class Leadership:
         if not self.db.is_sqlite:
             # The lock's connection is psycopg's whatever the pool's driver: libpq's client
             # keepalives notice a dead network within seconds, and asyncpg has no such setting.
-            url = make_url(self.db.url).set(drivername="postgresql+psycopg")
-            engine = create_async_engine(url, poolclass=NullPool, connect_args=CLIENT_KEEPALIVES)
+            engine = create_async_engine(
+                psycopg_url(self.db.url), poolclass=NullPool, connect_args=CLIENT_KEEPALIVES
+            )
         try:
             while not stop.is_set():
                 try:

@@ -150,11 +150,15 @@ class Database:
 
 
 def _postgres_url(url: str) -> tuple[URL, dict[str, Any]]:
-    """The engine's URL and connection arguments. asyncpg takes no libpq `options`; the server
-    settings they carry (`?options=-csearch_path%3Dcycles`) go to it as `server_settings`."""
+    """The engine's URL and connection arguments. asyncpg takes libpq's `sslmode` as `ssl`,
+    and no `options`: the server settings they carry (`?options=-csearch_path%3Dcycles`) go
+    to it as `server_settings`. So one URL means the same through either driver."""
     parsed = make_url(url)
+    if parsed.get_driver_name() != "asyncpg":
+        return parsed, {}
+    parsed = _renamed(parsed, "sslmode", "ssl")
     options = parsed.query.get("options")
-    if parsed.get_driver_name() != "asyncpg" or options is None:
+    if options is None:
         return parsed, {}
     text = options if isinstance(options, str) else " ".join(options)
     settings = _server_settings(text)
@@ -164,6 +168,17 @@ def _postgres_url(url: str) -> tuple[URL, dict[str, Any]]:
             f"{URL_FIX}."
         )
     return parsed.difference_update_query(["options"]), {"server_settings": settings}
+
+
+def psycopg_url(url: str) -> URL:
+    """The same database through psycopg (asyncpg's `ssl` is libpq's `sslmode`)."""
+    return _renamed(make_url(url).set(drivername="postgresql+psycopg"), "ssl", "sslmode")
+
+
+def _renamed(url: URL, old: str, new: str) -> URL:
+    if old not in url.query or new in url.query:
+        return url
+    return url.difference_update_query([old]).update_query_dict({new: url.query[old]})
 
 
 def _server_settings(options: str) -> dict[str, str] | None:

@@ -7,6 +7,7 @@ must each say what is wrong and what to do, not print a traceback."""
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
@@ -55,7 +56,13 @@ async def startup_errors(db: Database) -> AsyncIterator[None]:
     except DBAPIError as exc:
         if _known(exc.orig):
             raise StartupFailed(explain(db, exc.orig)) from None
+        if (option := _unknown_option(exc.orig)) is not None:
+            raise StartupFailed(_unknown_option_line(db, option)) from None
         raise
+    except TypeError as exc:  # asyncpg's connect() meeting a URL option it does not take
+        if (option := _unknown_option(exc)) is None:
+            raise
+        raise StartupFailed(_unknown_option_line(db, option)) from None
     except OSError as exc:
         if not db.is_sqlite:  # asyncpg's own: the server refused, or its host is unknown
             raise StartupFailed(explain(db, exc)) from None
@@ -77,6 +84,24 @@ def _known(error: BaseException | None) -> bool:
     if str(getattr(error, "sqlstate", None) or "")[:2] in ENVIRONMENT_STATES:  # asyncpg's
         return True
     return type(error) is sqlite3.DatabaseError  # "file is not a database"
+
+
+def _unknown_option(error: BaseException | None) -> str | None:
+    """The URL option a driver refused: asyncpg's connect() has no such keyword argument,
+    psycopg's libpq no such connection option."""
+    found = re.search(
+        r"unexpected keyword argument '([^']+)'|invalid connection option \"([^\"]+)\"",
+        str(error),
+    )
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def _unknown_option_line(db: Database, option: str) -> str:
+    driver = make_url(db.url).get_driver_name()
+    return (
+        f"database: the URL's option '{option}' is not one {driver} takes (for TLS, "
+        f"sslmode=require works with both drivers); {URL_FIX}."
+    )
 
 
 def explain(db: Database, error: BaseException | None) -> str:

@@ -74,6 +74,16 @@ def test_postgres_down(args: tuple[str, ...], driver: str) -> None:
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
+def test_an_option_the_driver_does_not_take(driver: str) -> None:
+    url = f"{driver}://postgres@127.0.0.1:{free_port()}/cycles?bogus=1"
+    line = one_line_failure(cycles(("db", "upgrade"), {"CYCLES_DATABASE_URL": url}))
+    assert line == (
+        f"database: the URL's option 'bogus' is not one {driver.split('+')[1]} takes (for TLS, "
+        "sslmode=require works with both drivers); fix bot.database_url (CYCLES_DATABASE_URL)."
+    )
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
 def test_unreachable_host(driver: str) -> None:
     url = f"{driver}://postgres@127.0.0.2:{free_port()}/cycles"
     line = one_line_failure(cycles(("db", "upgrade"), {"CYCLES_DATABASE_URL": url}))

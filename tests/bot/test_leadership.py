@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from bot.config import SchedulerSettings
 from bot.leadership import Leadership, lock_key
@@ -91,6 +91,20 @@ async def test_one_replica_leads_and_another_takes_over_when_it_stops(pg_url: st
     assert took < 1.0  # within a try or two
     await b.close()
     assert log == ["a elected", "a deposed", "b elected", "b deposed"]
+
+
+@needs_postgres
+async def test_an_asyncpg_url_with_tls_settings_still_elects_a_leader(pg_url: str) -> None:
+    """The lock's connection is psycopg's: asyncpg's `ssl=` reaches it as libpq's `sslmode=`."""
+    url = (
+        make_url(pg_url).set(drivername="postgresql+asyncpg").update_query_dict({"ssl": "disable"})
+    )
+    log: list[str] = []
+    a = Replica(url.render_as_string(hide_password=False), "a", log)
+    a.start()
+    await until(lambda: a.election.leader)
+    await a.close()
+    assert log == ["a elected", "a deposed"]
 
 
 @needs_postgres

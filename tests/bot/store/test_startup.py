@@ -61,9 +61,11 @@ def test_options_that_are_not_settings_are_refused_in_one_line() -> None:
 @pytest.mark.skipif(not PG_URL, reason="CYCLES_TEST_POSTGRES_URL is not set")
 @pytest.mark.parametrize("driver", ["postgresql+asyncpg", "postgresql+psycopg"])
 async def test_settings_in_the_urls_options_reach_the_server(driver: str) -> None:
-    """libpq's `options` in the URL work on both drivers (asyncpg takes them as settings)."""
+    """libpq's `options` and `sslmode` in the URL work on both drivers (asyncpg takes them
+    as server settings and as `ssl`)."""
     options = "-c search_path=cycles_x -cstatement_timeout=4321 --lock-timeout=1234"
-    url = make_url(PG_URL).set(drivername=driver).update_query_dict({"options": options})
+    query = {"options": options, "sslmode": "disable"}
+    url = make_url(PG_URL).set(drivername=driver).update_query_dict(query)
     db = Database(url.render_as_string(hide_password=False))
 
     async def setting(name: str) -> str:
