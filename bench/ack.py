@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 import tempfile
 import time
 import uuid
@@ -26,6 +25,7 @@ from bench.procs import Worker, worker
 from bench.slack_server import ADMIN, CHANNEL, people
 from bench.suite import Outcome, Row, Scale, median, percentile, ratio
 from tests.support.fake_slack import FakeSlack, SlackDriver
+from tests.support.postgres import free_port
 
 SECRET = "bench-signing-secret"
 WARMUP = 100
@@ -207,12 +207,6 @@ async def postgres_runs(
         except RuntimeError as exc:
             logs = "; ".join(bot.stderr() for bot in bots)
             raise RuntimeError(f"{exc}; the bot's log ends: {logs}") from None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def postgres_row(scale: Scale, runs: list[Run], bare: list[Run], replicas: int) -> Row:

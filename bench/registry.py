@@ -38,9 +38,10 @@ async def postgres_url(env: Mapping[str, str]) -> str:
     url = url or DEFAULT_PG_URL
     try:
         import psycopg
-        from sqlalchemy import make_url
 
-        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        from bot.store.database import psycopg_url
+
+        plain = psycopg_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         conn = await asyncio.wait_for(psycopg.AsyncConnection.connect(plain), 5)
         await conn.close()
     except Exception:
