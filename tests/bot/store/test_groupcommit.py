@@ -101,7 +101,7 @@ async def test_on_postgresql_a_slow_transaction_does_not_hold_back_the_next(
 
     async def slow(session: AsyncSession) -> bool:
         if not db.is_sqlite:
-            await session.execute(text("SELECT pg_sleep(0.5)"))
+            await session.execute(text("SELECT pg_sleep(2)"))
         else:  # SQLite has no sleep: a long write stands in for it
             await session.execute(
                 text(
@@ -115,6 +115,10 @@ async def test_on_postgresql_a_slow_transaction_does_not_hold_back_the_next(
         await db.write(work)
         finished.append(name)
 
+    # Two connections open before the clock matters: a new one can take long on a busy machine.
+    async with db.begin() as one, db.begin() as two:
+        await one.execute(text("SELECT 1"))
+        await two.execute(text("SELECT 1"))
     first = asyncio.ensure_future(written("slow", slow))
     await asyncio.sleep(0.1)  # the slow transaction has begun
     await written("quick", put("quick"))
