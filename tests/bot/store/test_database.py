@@ -3,6 +3,8 @@ a reconnect, not a failed read."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,6 +41,7 @@ async def test_a_read_whose_connection_the_server_dropped_is_answered(db: Databa
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": before})
     finally:
         admin.dispose()
+    await asyncio.sleep(0.2)  # the backend has gone, not merely been told to go
     after = await db.read(lambda c: c.scalar(text("SELECT pg_backend_pid()")))
     assert isinstance(after, int)
     assert after != before
