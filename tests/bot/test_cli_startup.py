@@ -54,6 +54,11 @@ def one_line_failure(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def failing_with(url: str, args: tuple[str, ...] = ("db", "upgrade")) -> str:
+    """The one line `cycles <args>` fails with on the database at `url`."""
+    return one_line_failure(cycles(args, {"CYCLES_DATABASE_URL": url}))
+
+
 def sqlite_args(args: tuple[str, ...], database: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     """`args` pointed at the SQLite file `database` (demo takes it as --db)."""
     if args == ("demo",):
@@ -66,8 +71,7 @@ def sqlite_args(args: tuple[str, ...], database: Path) -> tuple[tuple[str, ...],
 def test_postgres_down(args: tuple[str, ...], driver: str) -> None:
     port = free_port()  # nothing listens there
     url = f"{driver}://postgres@127.0.0.1:{port}/cycles"
-    line = one_line_failure(cycles(args, {"CYCLES_DATABASE_URL": url}))
-    assert line == (
+    assert failing_with(url, args) == (
         f"database: cannot connect to PostgreSQL at 127.0.0.1:{port} (connection refused); "
         "start it or fix bot.database_url (CYCLES_DATABASE_URL)."
     )
@@ -76,8 +80,7 @@ def test_postgres_down(args: tuple[str, ...], driver: str) -> None:
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_an_option_the_driver_does_not_take(driver: str) -> None:
     url = f"{driver}://postgres@127.0.0.1:{free_port()}/cycles?bogus=1"
-    line = one_line_failure(cycles(("db", "upgrade"), {"CYCLES_DATABASE_URL": url}))
-    assert line == (
+    assert failing_with(url) == (
         f"database: the URL's option 'bogus' is not one {driver.split('+')[1]} takes (for TLS, "
         "sslmode=require works with both drivers); fix bot.database_url (CYCLES_DATABASE_URL)."
     )
@@ -85,8 +88,7 @@ def test_an_option_the_driver_does_not_take(driver: str) -> None:
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_unreachable_host(driver: str) -> None:
-    url = f"{driver}://postgres@127.0.0.2:{free_port()}/cycles"
-    line = one_line_failure(cycles(("db", "upgrade"), {"CYCLES_DATABASE_URL": url}))
+    line = failing_with(f"{driver}://postgres@127.0.0.2:{free_port()}/cycles")
     assert line.startswith("database: cannot connect to PostgreSQL at 127.0.0.2:")
     assert "fix bot.database_url (CYCLES_DATABASE_URL)" in line
 
