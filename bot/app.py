@@ -111,12 +111,12 @@ class App:
     _leadership: Leadership | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The platforms' HTTP servers, one per host and port, shared by the adapters on it.
-    listeners: Listeners = field(default_factory=Listeners)
+    listeners: Listeners = field(init=False)
     # What adapters get instead of this object.
     port: Port = field(init=False)
 
     def __post_init__(self) -> None:
-        self.listeners.share = self.settings.bot.share_ports
+        self.listeners = Listeners(share=self.settings.bot.share_ports)
         self.port = CorePort(self.dispatcher, self.metrics, self.listeners.get)
 
     @property
